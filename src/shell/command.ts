@@ -1,0 +1,7 @@
+import type { CommandContext } from '../cli.js';
+
+// PLACEHOLDER: being written now; replaced before anything lands.
+export async function runShell(_ctx: CommandContext): Promise<number> {
+  process.stderr.write('leash: not yet\n');
+  return 78;
+}
