@@ -1,7 +1,77 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { CommandContext } from '../cli.js';
+import { resolveConfigDir } from '../config/dir.js';
+import { readTrustedFile } from '../config/trusted-file.js';
+import { asLeashError, LeashError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { binaryStatus } from './binary.js';
+import { realFs } from './fs-view.js';
+import { parseProfile } from './load.js';
 
-// PLACEHOLDER: being written now; replaced before anything lands.
-export async function runPolicy(_ctx: CommandContext): Promise<number> {
-  process.stderr.write('leash: not yet\n');
-  return 78;
+/**
+ * `leash policy check [FILE...]`: validates profiles the way `leash shell`
+ * loads them, and additionally checks every pinned binary on this host.
+ * Problems are printed as file:line:column: reason. Exit 0 if all files are
+ * valid, 78 otherwise.
+ */
+export async function runPolicy(ctx: CommandContext): Promise<number> {
+  const [verb, ...files] = ctx.positionals;
+  if (verb !== 'check') throw new LeashError('USAGE', 'usage: leash policy check [FILE...]');
+  let targets = files;
+  if (targets.length === 0) {
+    const dir = join(resolveConfigDir(ctx.configDirFlag, ctx.env, true), 'policies');
+    try {
+      targets = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
+    } catch (err) {
+      process.stderr.write(`leash: cannot list ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+      return EXIT.CONFIG;
+    }
+    if (targets.length === 0) {
+      process.stderr.write(`leash: no profiles in ${dir}\n`);
+      return EXIT.CONFIG;
+    }
+  }
+  let failed = false;
+  for (const file of targets) {
+    const problems = checkFile(file);
+    failed ||= problems.errors.length > 0;
+    for (const e of problems.errors) process.stdout.write(`${e}\n`);
+    for (const n of problems.notes) process.stdout.write(`${n}\n`);
+    if (problems.errors.length === 0) process.stdout.write(`${file}: OK\n`);
+  }
+  return failed ? EXIT.CONFIG : EXIT.OK;
+}
+
+function checkFile(file: string): { errors: string[]; notes: string[] } {
+  const errors: string[] = [];
+  const notes: string[] = [];
+  let text: string;
+  try {
+    text = readTrustedFile(file);
+  } catch (err) {
+    const e = asLeashError(err);
+    if (e.code !== 'CONFIG_UNSAFE') return { errors: [`${file}: ${e.message}`], notes };
+    // Report the ownership problem, then still validate the content for the operator.
+    errors.push(`${file}: ${e.message} (leash shell would refuse this profile)`);
+    text = readFileSync(file, 'utf8');
+  }
+  try {
+    const profile = parseProfile(file, text, basename(file, '.yaml'));
+    const missing: string[] = [];
+    for (const [name, spec] of profile.commands) {
+      const st = binaryStatus(spec.binary, realFs);
+      if (st.ok) continue;
+      if (st.code === 'BINARY_MISSING') missing.push(name);
+      else errors.push(`${spec.binarySource}: UNSAFE BINARY for command ${name}: ${st.detail} (the command is denied until this is fixed)`);
+    }
+    if (profile.sftp) {
+      const st = binaryStatus(profile.sftp.binary, realFs);
+      if (!st.ok) errors.push(`${file}: sftp.binary: ${st.detail}`);
+    }
+    if (missing.length > 0) notes.push(`${file}: note: not installed on this host, so unavailable here: ${missing.join(', ')}`);
+  } catch (err) {
+    errors.push(asLeashError(err).message);
+  }
+  return { errors, notes };
 }
