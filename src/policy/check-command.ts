@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CommandContext } from '../cli.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { readTrustedFile } from '../config/trusted-file.js';
@@ -57,7 +57,11 @@ function checkFile(file: string): { errors: string[]; notes: string[] } {
     text = readFileSync(file, 'utf8');
   }
   try {
-    const profile = parseProfile(file, text, basename(file, '.yaml'));
+    // A parent named by `extends:` is read from the same directory, under the same ownership rules.
+    const profile = parseProfile(file, text, basename(file, '.yaml'), (parent) => {
+      const parentFile = join(dirname(file), `${parent}.yaml`);
+      return parseProfile(parentFile, readTrustedFile(parentFile), parent);
+    });
     const missing: string[] = [];
     for (const [name, spec] of profile.commands) {
       const st = binaryStatus(spec.binary, realFs);

@@ -12,7 +12,7 @@ import {
   type ValueSpec,
 } from './types.js';
 
-const PROFILE_KEYS = ['description', 'timeout', 'paths', 'commands', 'sftp'] as const;
+const PROFILE_KEYS = ['extends', 'description', 'timeout', 'paths', 'commands', 'sftp'] as const;
 const PATH_KEYS = ['allow', 'deny', 'allow_sensitive'] as const;
 const COMMAND_KEYS = ['binary', 'description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
 const SUBCOMMAND_KEYS = ['description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
@@ -28,25 +28,54 @@ const FIXED_ARG = /^[A-Za-z0-9=._,:/+-]+$/;
 const MAX_TIMEOUT_SECONDS = 86400;
 const MAX_OPERANDS = 256;
 
-/** Reads <config-dir>/policies/<name>.yaml (root-owned, see trusted-file.ts) and validates it. */
+/** Loads a parent profile named by `extends:`; see loadProfile. */
+export type ParentLoader = (name: string) => Profile;
+
+/**
+ * Reads <config-dir>/policies/<name>.yaml (root-owned, see trusted-file.ts)
+ * and validates it. A profile may extend one other profile in the same
+ * directory; the parent may not extend again (one level keeps the
+ * effective policy readable from two files at most).
+ */
 export function loadProfile(configDir: string, name: string): Profile {
   const file = profilePath(configDir, name);
-  return parseProfile(file, readTrustedFile(file), name);
+  return parseProfile(file, readTrustedFile(file), name, (parent) => {
+    const parentFile = profilePath(configDir, parent);
+    return parseProfile(parentFile, readTrustedFile(parentFile), parent);
+  });
 }
 
 /** Validates a profile's text. Throws ConfigError (file:line:column: reason) on the first problem. */
-export function parseProfile(file: string, text: string, name: string): Profile {
+export function parseProfile(file: string, text: string, name: string, loadParent?: ParentLoader): Profile {
   const y: YamlReader = new YamlReader(file, text);
   if (y.root === null) y.fail(null, 'the profile is empty');
   const top = y.map(y.root, 'profile', PROFILE_KEYS, ['commands']);
 
+  let parent: Profile | null = null;
+  const extendsNode = top.get('extends');
+  if (extendsNode) {
+    const parentName = y.string(extendsNode.value, 'extends');
+    if (!loadParent) y.fail(extendsNode.value, `extends: ${parentName} cannot be loaded here (a parent profile may not extend another)`);
+    if (parentName === name) y.fail(extendsNode.value, 'a profile cannot extend itself');
+    try {
+      parent = loadParent(parentName);
+    } catch (err) {
+      y.fail(extendsNode.value, `extends: profile ${parentName} does not load: ${(err as Error).message}`);
+    }
+  }
+
   const timeoutNode = top.get('timeout');
-  const timeout = timeoutNode ? duration(y, timeoutNode.value, 'timeout') : DEFAULT_TIMEOUT_SECONDS;
+  const timeout = timeoutNode ? duration(y, timeoutNode.value, 'timeout') : parent?.timeout ?? DEFAULT_TIMEOUT_SECONDS;
   const descNode = top.get('description');
   const pathsNode = top.get('paths');
-  const paths = pathsNode ? pathRules(y, pathsNode.value) : { allow: [], deny: [], allowSensitive: [] };
+  const own = pathsNode ? pathRules(y, pathsNode.value) : { allow: [], deny: [], allowSensitive: [] };
+  // A child adds to its parent's path rules; deny rules of either still win.
+  const paths: PathRules = parent
+    ? { allow: [...parent.paths.allow, ...own.allow], deny: [...parent.paths.deny, ...own.deny], allowSensitive: [...parent.paths.allowSensitive, ...own.allowSensitive] }
+    : own;
 
-  const commands = new Map<string, TopCommandSpec>();
+  // A child's command replaces the parent's command of the same name whole.
+  const commands = new Map<string, TopCommandSpec>(parent?.commands);
   const commandsNode = top.get('commands')!.value;
   for (const { name: cmd, key, value } of y.entries(commandsNode, 'commands')) {
     if (!COMMAND_NAME.test(cmd)) y.fail(key, `command name "${cmd}" must match ${COMMAND_NAME.source}`);
@@ -70,7 +99,7 @@ export function parseProfile(file: string, text: string, name: string): Profile 
     y.fail(pathsNode?.key ?? commandsNode, 'commands take path arguments but paths.allow is empty');
   }
 
-  let sftp: Profile['sftp'] = null;
+  let sftp: Profile['sftp'] = parent?.sftp ?? null;
   const sftpNode = top.get('sftp');
   if (sftpNode) {
     const m = y.map(sftpNode.value, 'sftp', ['binary', 'read_only'], ['binary']);
@@ -80,7 +109,8 @@ export function parseProfile(file: string, text: string, name: string): Profile 
     sftp = { binary, readOnly: ro ? y.bool(ro.value, 'sftp.read_only') : true };
   }
 
-  return { name, file, description: descNode ? y.string(descNode.value, 'description') : null, timeout, paths, commands, sftp };
+  const description = descNode ? y.string(descNode.value, 'description') : parent?.description ?? null;
+  return { name, file, description, timeout, paths, commands, sftp };
 }
 
 function duration(y: YamlReader, node: YamlNode, what: string): number {
@@ -152,9 +182,13 @@ function commandSpec(
   if (subNode) {
     if (operands.length > 0) y.fail(subNode.key, `${what}: a command has either subcommands or operands, not both`);
     subcommands = new Map();
-    for (const { name: sub, key, value } of y.entries(subNode.value, `${what}.subcommands`)) {
-      if (!SUBCOMMAND_NAME.test(sub)) y.fail(key, `subcommand "${sub}" must match ${SUBCOMMAND_NAME.source}`);
-      subcommands.set(sub, commandSpec(y, value ?? null, `${what}.subcommands.${sub}`, sub, options));
+    // `restart, reload: {...}` gives several words one spec, as `-n, --lines` does for options.
+    for (const { name: spelling, key, value } of y.entries(subNode.value, `${what}.subcommands`)) {
+      for (const sub of spelling.split(/[\s,]+/).filter(Boolean)) {
+        if (!SUBCOMMAND_NAME.test(sub)) y.fail(key, `subcommand "${sub}" must match ${SUBCOMMAND_NAME.source}`);
+        if (subcommands.has(sub)) y.fail(key, `subcommand "${sub}" is listed twice`);
+        subcommands.set(sub, commandSpec(y, value ?? null, `${what}.subcommands.${sub}`, sub, options));
+      }
     }
     if (subcommands.size === 0) y.fail(subNode.value, `${what}.subcommands is empty`);
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import { CHILD_ENV } from './env.js';
 
@@ -9,6 +9,8 @@ export interface RunPlan {
   binary: string;
   argv: string[];
   timeoutMs: number;
+  /** Defaults to passing leash's own stdin/stdout/stderr (the SSH channel) straight through. */
+  stdio?: StdioOptions;
 }
 
 export interface RunResult {
@@ -33,7 +35,7 @@ export function runCommand(plan: RunPlan): Promise<RunResult> {
       argv0: plan.argv[0],
       cwd: '/',
       env: { ...CHILD_ENV },
-      stdio: 'inherit',
+      stdio: plan.stdio ?? 'inherit',
       detached: true,
     });
     let timedOut = false;

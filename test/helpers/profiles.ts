@@ -9,7 +9,7 @@ export const POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.u
 /** A shipped profile, parsed exactly as leash parses it (ownership is tested elsewhere). */
 export function shippedProfile(name: string): Profile {
   const file = `${POLICY_DIR}${name}.yaml`;
-  return parseProfile(file, readFileSync(file, 'utf8'), name);
+  return parseProfile(file, readFileSync(file, 'utf8'), name, shippedProfile);
 }
 
 /**
