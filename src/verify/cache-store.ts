@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { LeashError } from '../errors.js';
+
+/** Cache files hold a key set (MAX_RESPONSE_BYTES) plus a few fields; bigger is not ours. */
+const MAX_CACHE_FILE_BYTES = 512 * 1024;
+
+/**
+ * Who may have written a cache file or directory: root (e.g. a manual
+ * `leash jwks refresh` as root) or the user leash runs as (the
+ * AuthorizedKeysCommandUser, which is also the refresh timer's user). Group-
+ * or world-writable means anyone else could have put keys there.
+ */
+function untrustedOwner(path: string, st: { uid: number; mode: number }): string | null {
+  const me = process.geteuid?.() ?? -1;
+  if (st.uid !== 0 && st.uid !== me) return `${path} is owned by uid ${st.uid}, not root or uid ${me}`;
+  if ((st.mode & 0o022) !== 0) return `${path} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)})`;
+  return null;
+}
+
+/**
+ * Whether the cache directory may be used at all. Returns a LeashError
+ * (JWKS_CACHE_UNSAFE, or JWKS_CACHE_UNWRITABLE when it is missing) instead of
+ * throwing: a bad cache dir degrades to fetching in memory, it never blocks
+ * a login on its own.
+ */
+export function cacheDirProblem(dir: string): LeashError | null {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (err) {
+    return new LeashError('JWKS_CACHE_UNWRITABLE', `cache directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? 'cannot stat'}`);
+  }
+  if (!st.isDirectory()) return new LeashError('JWKS_CACHE_UNSAFE', `cache directory ${dir} is not a directory (or is a symbolic link)`);
+  const why = untrustedOwner(dir, st);
+  return why ? new LeashError('JWKS_CACHE_UNSAFE', why) : null;
+}
+
+/**
+ * Reads dir/name, or returns null if it does not exist. Opened without
+ * following a symlink and checked through the descriptor, so what is checked
+ * is what is read. Throws JWKS_CACHE_UNSAFE for anything leash did not write.
+ */
+export function readCacheFile(dir: string, name: string): string | null {
+  const path = join(dir, name);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new LeashError('JWKS_CACHE_UNSAFE', `${path}: ${code === 'ELOOP' ? 'is a symbolic link' : (code ?? 'cannot open')}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new LeashError('JWKS_CACHE_UNSAFE', `${path} is not a regular file`);
+    const why = untrustedOwner(path, st);
+    if (why) throw new LeashError('JWKS_CACHE_UNSAFE', why);
+    if (st.size > MAX_CACHE_FILE_BYTES) throw new LeashError('JWKS_CACHE_UNSAFE', `${path} is larger than ${MAX_CACHE_FILE_BYTES} bytes`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Replaces dir/name atomically: a new file in the same directory (O_EXCL,
+ * never through a symlink), written, fsynced, then renamed over the old one,
+ * so a concurrent reader sees the old file or the new one, never half of it,
+ * and a crash leaves no torn cache. Throws JWKS_CACHE_UNWRITABLE.
+ */
+export function writeCacheFileAtomic(dir: string, name: string, text: string): void {
+  const final = join(dir, name);
+  const tmp = join(dir, `.${name}.${randomBytes(8).toString('hex')}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, final);
+  } catch (err) {
+    if (fd !== null) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created, or already renamed */
+    }
+    throw new LeashError('JWKS_CACHE_UNWRITABLE', `cannot write ${final}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  // Make the rename itself durable. Failing here loses nothing already visible, so it is not an error.
+  try {
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* best effort */
+  }
+}
