@@ -43,8 +43,8 @@ t.test('the environment is exactly the fixed allowlist', async (t) => {
     delete process.env['LD_PRELOAD'];
     delete process.env['BASH_ENV'];
   });
-  const r = await capture('/usr/bin/env', ['env']);
-  const seen: Record<string, string> = Object.fromEntries(r.output.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const r = await capture('/usr/bin/env', ['env', '-0']);
+  const seen: Record<string, string> = Object.fromEntries(r.output.split('\0').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   // tap's processinfo plugin patches child_process.spawn in the test process to
   // add its own tracking variables; they are not leash's doing and not in production.
   for (const k of Object.keys(seen)) if (k.startsWith('_TAPJS_') || (k === 'NODE_OPTIONS' && seen[k]!.includes('@tapjs/processinfo'))) delete seen[k];
