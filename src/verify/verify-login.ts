@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import type { GrantConfig, LeashConfig, ProviderConfig } from '../config/leash-config.js';
+import { LeashError, asLeashError } from '../errors.js';
+import { authorize } from './authorize.js';
+import { buildAuthorizedLine, effectiveExpiry, newSessionId } from './authorized-line.js';
+import { isSelfSigned, verifyCertificateSignature } from './cert-signature.js';
+import { identityClaims, identityLabel } from './identity.js';
+import { assertCertKeyMatchesUpk } from './jwk.js';
+import { isJwsAlg, verifyJwsSignature, type JsonObject } from './jws.js';
+import { getSigningKey, type SigningKey } from './jwks-cache.js';
+import { parsePkToken, verifyCic, verifyOpSignature, type PkToken } from './pk-token.js';
+import { openpubkeyPkt, parseSshdCertificate, type SshCertificate } from './ssh-cert.js';
+
+/** Before this instant the clock is wrong, not the token: refuse rather than guess. */
+const CLOCK_FLOOR = 1767225600; // 2026-01-01T00:00:00Z
+
+export interface VerifyRequest {
+  /** %u: the local user sshd is authenticating. */
+  user: string;
+  /** %k: base64 of the certificate blob. */
+  keyBase64: string;
+  /** %t: the key type sshd parsed. */
+  keyType: string;
+}
+
+export interface VerifyContext {
+  config: LeashConfig;
+  /** Providers and grants read from opkssh's files (see opkssh-files.ts). */
+  migrated: { providers: readonly ProviderConfig[]; grants: readonly GrantConfig[] };
+  /** Unix seconds. */
+  now: number;
+  /** Absolute path of the leash executable, for the forced command. */
+  leashPath: string;
+  /** Written into the forced command when it is not the default. */
+  configDir: string | undefined;
+  /** Receives each check as it passes or fails (for `verify --explain` and the audit). */
+  report?: (check: string, ok: boolean, detail: string) => void;
+  /** Provider keys; the real JWKS cache unless a test substitutes its own. */
+  signingKey?: typeof getSigningKey;
+}
+
+export interface VerifyResult {
+  line: string;
+  sessionId: string;
+  identity: string;
+  profile: string;
+  expiresAt: number;
+  keySource: SigningKey['source'];
+}
+
+/** Facts gathered along the way, for the audit event of both outcomes. Never a token or signature. */
+export interface VerifyFacts {
+  fingerprint?: string;
+  keyId?: string;
+  iss?: string;
+  sub?: string;
+  email?: string;
+  jti?: string;
+}
+
+/**
+ * Every check of `leash verify`, in order, each failing closed with its own
+ * reason code (a LeashError). Only when all pass is the authorized_keys line
+ * built. `facts` is filled as checks pass so that a refusal can still be
+ * logged with the key fingerprint and the identity it claimed.
+ */
+export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts: VerifyFacts = {}): Promise<VerifyResult> {
+  const check = <T>(name: string, run: () => T, detail: (value: T) => string): T => {
+    let value: T;
+    try {
+      value = run();
+    } catch (err) {
+      const e = asLeashError(err, 'INTERNAL');
+      ctx.report?.(name, false, `${e.code}: ${e.message}`);
+      throw e;
+    }
+    ctx.report?.(name, true, detail(value));
+    return value;
+  };
+  const checkAsync = async <T>(name: string, run: () => Promise<T>, detail: (value: T) => string): Promise<T> => {
+    let value: T;
+    try {
+      value = await run();
+    } catch (err) {
+      const e = asLeashError(err, 'INTERNAL');
+      ctx.report?.(name, false, `${e.code}: ${e.message}`);
+      throw e;
+    }
+    ctx.report?.(name, true, detail(value));
+    return value;
+  };
+  const now = ctx.now;
+
+  check('clock', () => {
+    if (!Number.isSafeInteger(now) || now < CLOCK_FLOOR) throw new LeashError('CLOCK_INSANE', `system time ${now} is before ${CLOCK_FLOOR}`);
+  }, () => new Date(now * 1000).toISOString());
+
+  const cert: SshCertificate = check('certificate', () => parseSshdCertificate(req.keyBase64, req.keyType), (c) => {
+    facts.fingerprint = fingerprint(c.signatureKey.blob);
+    facts.keyId = c.keyId;
+    return `${c.certType}, key id ${JSON.stringify(c.keyId)}, principals ${JSON.stringify(c.principals)}, signed by ${facts.fingerprint}`;
+  });
+  check('certificate signature', () => {
+    verifyCertificateSignature(cert);
+    // opkssh certificates are signed by their own key, and that key becomes the
+    // cert-authority of the line: a certificate signed by anything else is not one.
+    if (!isSelfSigned(cert)) throw new LeashError('CERT_NOT_SELF_SIGNED', 'the certificate is not signed by its own key');
+    if (BigInt(now) < cert.validAfter || BigInt(now) >= cert.validBefore) throw new LeashError('CERT_NOT_VALID_NOW', 'the certificate is outside its validity interval');
+  }, () => 'valid, self-signed');
+
+  const pkt: PkToken = check('PK Token', () => parsePkToken(openpubkeyPkt(cert)), (p) => {
+    facts.iss = str(p.payload['iss']);
+    facts.sub = str(p.payload['sub']);
+    facts.email = str(p.payload['email']);
+    facts.jti = str(p.payload['jti']);
+    return `iss ${facts.iss ?? '?'}, sub ${facts.sub ?? '?'}, email ${facts.email ?? '-'}`;
+  });
+  const cic = check('CIC signature', () => verifyCic(pkt), (c) => `${c.alg} by the client key`);
+
+  const provider = check('issuer', () => {
+    const iss = pkt.payload['iss'];
+    const found = typeof iss === 'string' ? [...ctx.config.providers, ...ctx.migrated.providers].find((p) => p.issuer === iss) : undefined;
+    if (!found) throw new LeashError('ISSUER_UNKNOWN', `issuer ${JSON.stringify(iss)} is not a configured provider`);
+    return found;
+  }, (p) => `${p.issuer} (${p.source})`);
+
+  check('audience', () => assertAudience(pkt.payload, provider.clientId), () => `contains ${provider.clientId}`);
+
+  const key = await checkAsync('provider signature', async () => {
+    // The algorithm is judged before any key is looked up: `none`, HS256 and
+    // friends never reach the JWKS (CVE-2025-3757 was an unknown alg skipping verification).
+    if (!isJwsAlg(pkt.op.alg)) throw new LeashError('JWS_ALG_UNSUPPORTED', `provider signature alg ${JSON.stringify(pkt.op.alg ?? null)} is not one of RS256, PS256, ES256, EdDSA`);
+    if (pkt.op.kid === undefined) throw new LeashError('JWS_KID_MISSING', 'the provider signature names no kid');
+    const k = await (ctx.signingKey ?? getSigningKey)(provider, pkt.op.kid, { cacheDir: ctx.config.jwksCacheDir, maxStale: ctx.config.maxStale, now });
+    verifyOpSignature(pkt, k.jwk);
+    return k;
+  }, (k) => `${pkt.op.alg} kid ${pkt.op.kid} (keys from ${k.source}${k.age === null ? '' : `, ${k.age}s old`})`);
+
+  check('nonce commitment', () => {
+    if (pkt.payload['nonce'] !== cic.commitment) throw new LeashError('NONCE_MISMATCH', 'the ID token nonce does not commit to this client key');
+  }, () => 'nonce = SHA3-256(CIC header)');
+
+  const refreshedExp = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
+    ? await checkAsync('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (exp) => `valid until ${new Date(exp * 1000).toISOString()}`)
+    : undefined;
+
+  check('expiry', () => effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp }),
+    (t) => `${provider.expiration}: valid until ${new Date(t * 1000).toISOString()}`);
+
+  check('key binding', () => assertCertKeyMatchesUpk(cert.publicKey, cic.upk), () => 'certificate key = upk');
+
+  const { claims, grant } = check('authorization', () => {
+    const c = identityClaims(pkt.payload);
+    const r = authorize(ctx.config, provider.issuer, c, req.user, ctx.migrated.grants);
+    if (!r.ok) throw new LeashError(r.code, r.detail);
+    return { claims: c, grant: r.grant };
+  }, ({ grant: g }) => `granted ${req.user} by ${g.source}, profile ${g.profile}`);
+
+  return check('authorized_keys line', () => {
+    const expiresAt = effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp, maxSession: grant.maxSession });
+    const identity = identityLabel(claims);
+    const sessionId = newSessionId();
+    const line = buildAuthorizedLine({
+      certPrincipals: cert.principals,
+      localUser: req.user,
+      expiresAt,
+      leashPath: ctx.leashPath,
+      profile: grant.profile,
+      identity,
+      sessionId,
+      configDir: ctx.configDir,
+      keyType: cert.signatureKey.type,
+      keyBase64: cert.signatureKey.blob.toString('base64'),
+    });
+    return { line, sessionId, identity, profile: grant.profile, expiresAt, keySource: key.source };
+  }, (r) => `session ${r.sessionId}, profile ${r.profile}, expires ${new Date(r.expiresAt * 1000).toISOString()}`);
+}
+
+/** `aud` is a string or an array of strings; it must contain the provider's client_id exactly. */
+function assertAudience(payload: JsonObject, clientId: string): void {
+  const aud = payload['aud'];
+  const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : null;
+  if (list === null) throw new LeashError('AUDIENCE_MISMATCH', 'the ID token has no aud string or string list');
+  if (!list.includes(clientId)) throw new LeashError('AUDIENCE_MISMATCH', `aud does not contain client_id ${clientId}`);
+}
+
+/**
+ * The refreshed ID token (`oidc_refreshed`) extends the session, so it is held
+ * to the same standard as the original: the provider's signature, the same
+ * issuer, our audience and the same subject. opkssh checks only its exp.
+ */
+async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: VerifyContext, now: number): Promise<number> {
+  const r = pkt.refreshedIdToken!;
+  const alg = r.header['alg'];
+  const kid = r.header['kid'];
+  if (!isJwsAlg(alg)) throw new LeashError('JWS_ALG_UNSUPPORTED', `refreshed ID token alg ${JSON.stringify(alg ?? null)} is not supported`);
+  if (typeof kid !== 'string') throw new LeashError('JWS_KID_MISSING', 'the refreshed ID token names no kid');
+  const key = await (ctx.signingKey ?? getSigningKey)(provider, kid, { cacheDir: ctx.config.jwksCacheDir, maxStale: ctx.config.maxStale, now });
+  verifyJwsSignature(alg, key.jwk, `${r.headerB64}.${r.payloadB64}`, r.signature);
+  if (r.payload['iss'] !== pkt.payload['iss']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another issuer');
+  if (r.payload['sub'] !== pkt.payload['sub']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another subject');
+  assertAudience(r.payload, provider.clientId);
+  return int(r.payload['exp']);
+}
+
+/** OpenSSH-style key fingerprint: SHA256:<unpadded base64>. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v.slice(0, 256) : undefined;
+}
+
+function int(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new LeashError('TOKEN_TIME_INVALID', 'iat/exp must be integers');
+  return v;
+}
+
+function optInt(v: unknown): number | undefined {
+  return v === undefined ? undefined : int(v);
+}
