@@ -48,21 +48,21 @@ export function verifyCertificateSignature(cert: SshCertificate): void {
       expectAlg(alg, ['ssh-ed25519'], key.type);
       // Node would also refuse a wrong length; checking here keeps the reason exact.
       if (sig.length !== 64) throw new LeashError('CERT_SIGNATURE_MALFORMED', 'ed25519 signature is not 64 bytes');
-      ok = verify(null, cert.signedData, toKeyObject(key), sig);
+      ok = checkSignature(null, cert.signedData, toKeyObject(key), sig);
       break;
     case 'ecdsa-sha2-nistp256':
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521': {
       expectAlg(alg, [key.type], key.type);
       const ec = EC[key.curve];
-      ok = verify(ec.hash, cert.signedData, { key: toKeyObject(key), dsaEncoding: 'ieee-p1363' }, ecdsaToP1363(sig, ec.coord));
+      ok = checkSignature(ec.hash, cert.signedData, { key: toKeyObject(key), dsaEncoding: 'ieee-p1363' }, ecdsaToP1363(sig, ec.coord));
       break;
     }
     case 'ssh-rsa': {
       expectAlg(alg, ['rsa-sha2-256', 'rsa-sha2-512'], key.type);
       // OpenSSL requires the signature to be exactly the modulus length; say so precisely.
       if (sig.length !== key.n.length) throw new LeashError('CERT_SIGNATURE_MALFORMED', 'RSA signature length differs from the modulus length');
-      ok = verify(alg === 'rsa-sha2-256' ? 'sha256' : 'sha512', cert.signedData, toKeyObject(key), sig);
+      ok = checkSignature(alg === 'rsa-sha2-256' ? 'sha256' : 'sha512', cert.signedData, toKeyObject(key), sig);
       break;
     }
   }
@@ -72,6 +72,15 @@ export function verifyCertificateSignature(cert: SshCertificate): void {
 /** True when the CA key is the certified key itself (every genuine opkssh certificate). */
 export function isSelfSigned(cert: SshCertificate): boolean {
   return cert.signatureKey.blob.equals(cert.publicKey.blob);
+}
+
+/** node:crypto verify, where an OpenSSL refusal to even try (it throws on some malformed input) counts as "does not verify". */
+function checkSignature(hash: string | null, data: Buffer, key: Parameters<typeof verify>[2], sig: Buffer): boolean {
+  try {
+    return verify(hash, data, key, sig);
+  } catch {
+    return false;
+  }
 }
 
 function expectAlg(alg: string, allowed: readonly string[], keyType: string): void {

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { LeashError } from '../errors.js';
-import type { SshPublicKey } from './ssh-cert.js';
+import { rsaKeyProblem, type SshPublicKey } from './ssh-cert.js';
 
 /**
  * Public JWKs (RFC 7517/7518) as leash uses them: the key types that can
@@ -14,8 +14,6 @@ export type RawPublicJwk =
   | { kty: 'EC'; crv: 'P-256'; x: Buffer; y: Buffer }
   | { kty: 'OKP'; crv: 'Ed25519'; x: Buffer };
 
-export const MIN_RSA_BITS = 2048;
-const MAX_RSA_BITS = 16384;
 /** Members only a private key has: such a JWK is never accepted as a verification key. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -34,10 +32,8 @@ export function parsePublicJwk(value: unknown): RawPublicJwk {
     case 'RSA': {
       const n = stripZeros(b64uMember(jwk, 'n'));
       const e = stripZeros(b64uMember(jwk, 'e'));
-      const bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
-      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) throw invalid(`RSA key of ${bits} bits is outside ${MIN_RSA_BITS}..${MAX_RSA_BITS}`);
-      // e = 1 would make "signatures" trivial; e must be odd and at least 3.
-      if (e.length === 0 || e.length > 8 || (e[e.length - 1]! & 1) === 0 || (e.length === 1 && e[0]! < 3)) throw invalid('RSA exponent is not an odd number >= 3 of at most 64 bits');
+      const problem = rsaKeyProblem(e, n);
+      if (problem !== undefined) throw invalid(problem.why);
       return { kty: 'RSA', n, e };
     }
     case 'EC': {

@@ -14,10 +14,10 @@ import { SshReader, sshString } from './ssh-wire.js';
 export const MAX_CERT_BYTES = 64 * 1024;
 /** OpenSSH's own limit (SSHKEY_CERT_MAX_PRINCIPALS). */
 export const MAX_PRINCIPALS = 256;
-/** RSA keys below this size are refused wherever they appear. */
+/** RSA keys below this size are refused wherever they appear (here and in jwk.ts). */
 export const MIN_RSA_BITS = 2048;
 /** OpenSSH's bignum limit (SSHBUF_MAX_BIGNUM): 16384-bit moduli. */
-const MAX_RSA_BITS = 16384;
+export const MAX_RSA_BITS = 16384;
 
 export const SSH_CERT_TYPE_USER = 1;
 export const SSH_CERT_TYPE_HOST = 2;
@@ -209,13 +209,9 @@ function readKeyFields(r: SshReader, type: SshKeyType, what: string): KeyFields 
     case 'ssh-rsa': {
       const e = r.mpint('rsa e');
       const n = r.mpint('rsa n');
-      const bits = bitLength(n);
-      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
-        throw new LeashError('CERT_RSA_KEY_SIZE', `${what}: RSA key of ${bits} bits is outside ${MIN_RSA_BITS}..${MAX_RSA_BITS}`);
-      }
-      // e = 1 would make signatures trivial; e must be odd and at least 3.
-      if (e.length === 0 || e.length > 8 || (e[e.length - 1]! & 1) === 0 || (e.length === 1 && e[0]! < 3)) {
-        throw new LeashError('CERT_MALFORMED', `${what}: RSA exponent is not an odd number >= 3 of at most 64 bits`);
+      const problem = rsaKeyProblem(e, n);
+      if (problem !== undefined) {
+        throw new LeashError(problem.kind === 'size' ? 'CERT_RSA_KEY_SIZE' : 'CERT_MALFORMED', `${what}: ${problem.why}`);
       }
       return { type, e, n };
     }
@@ -239,9 +235,22 @@ function readEcPoint(r: SshReader, curve: EcdsaCurve, what: string): Buffer {
   return q;
 }
 
-function bitLength(magnitude: Buffer): number {
-  if (magnitude.length === 0) return 0;
-  return (magnitude.length - 1) * 8 + (32 - Math.clz32(magnitude[0]!));
+/**
+ * The one RSA public-key rule, for certificate keys and JWKs alike: modulus
+ * of 2048..16384 bits, exponent odd, at least 3 (e = 1 would make every
+ * "signature" trivial) and at most 64 bits. `e` and `n` are unsigned
+ * big-endian without leading zero bytes. Returns why the key is refused, or
+ * undefined.
+ */
+export function rsaKeyProblem(e: Buffer, n: Buffer): { kind: 'size' | 'exponent'; why: string } | undefined {
+  const bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
+  if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+    return { kind: 'size', why: `RSA key of ${bits} bits is outside ${MIN_RSA_BITS}..${MAX_RSA_BITS}` };
+  }
+  if (e.length === 0 || e.length > 8 || (e[e.length - 1]! & 1) === 0 || (e.length === 1 && e[0]! < 3)) {
+    return { kind: 'exponent', why: 'RSA exponent is not an odd number >= 3 of at most 64 bits' };
+  }
+  return undefined;
 }
 
 function readPrincipals(data: Buffer): string[] {

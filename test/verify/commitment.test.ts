@@ -88,6 +88,11 @@ t.test('keys sort by UTF-8 bytes at every level, arrays keep order', async (t) =
   t.equal(canonicalJson({ '😀': 1, '～': 2, b: [{ z: 1, a: null }, true], A: false }), '{"A":false,"b":[{"a":null,"z":1},true],"～":2,"😀":1}');
 });
 
+t.test('a "__proto__" key is an ordinary key, as in Go', async (t) => {
+  // JSON.parse makes it an own property; it must be sorted and written like any other.
+  t.equal(canonicalJson(JSON.parse('{"b":2,"__proto__":{"z":1,"a":0}}') as JsonObject), '{"__proto__":{"a":0,"z":1},"b":2}');
+});
+
 t.test('nesting depth is bounded', async (t) => {
   let deep: JsonObject = {};
   for (let i = 0; i < 40; i++) deep = { a: deep };
