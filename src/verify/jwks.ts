@@ -1,4 +1,5 @@
 import { LeashError } from '../errors.js';
+import { parsePublicJwk, type RawPublicJwk } from './jwk.js';
 
 /**
  * A provider's public signing key, reduced to the members a verifier needs.
@@ -15,10 +16,7 @@ export type PublicJwk =
 export const MAX_KEYS = 100;
 /** Printable ASCII without space: kids end up in log lines and command output. */
 const KID = /^[\x21-\x7e]{1,256}$/;
-const B64URL = /^[A-Za-z0-9_-]+$/;
 const ALG = /^[A-Za-z0-9+_-]{1,32}$/;
-/** Members that only a private key has. A published private key is not a signing key: anyone can sign with it. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /**
  * Validates a JWK Set strictly and returns its usable signing keys.
@@ -53,49 +51,25 @@ export function parseJwks(value: unknown, what: string): PublicJwk[] {
 function usableKey(key: Record<string, unknown>): PublicJwk | null {
   const kid = key['kid'];
   if (typeof kid !== 'string' || !KID.test(kid)) return null;
-  if (key['use'] !== undefined && key['use'] !== 'sig') return null;
   const ops = key['key_ops'];
   if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify'))) return null;
-  if (PRIVATE_MEMBERS.some((m) => key[m] !== undefined)) return null;
   const alg = key['alg'];
   if (alg !== undefined && (typeof alg !== 'string' || !ALG.test(alg))) return null;
-  const withAlg = (k: PublicJwk): PublicJwk => (alg === undefined ? k : { ...k, alg });
-
-  switch (key['kty']) {
-    case 'RSA': {
-      const n = b64u(key['n']);
-      const e = b64u(key['e']);
-      if (!n || !e) return null;
-      const bits = bitLength(n.bytes);
-      if (bits < 2048 || bits > 16384 || e.bytes.length > 8) return null;
-      return withAlg({ kty: 'RSA', kid, n: n.text, e: e.text });
-    }
-    case 'EC': {
-      const x = b64u(key['x']);
-      const y = b64u(key['y']);
-      if (key['crv'] !== 'P-256' || !x || !y || x.bytes.length !== 32 || y.bytes.length !== 32) return null;
-      return withAlg({ kty: 'EC', kid, crv: 'P-256', x: x.text, y: y.text });
-    }
-    case 'OKP': {
-      const x = b64u(key['x']);
-      if (key['crv'] !== 'Ed25519' || !x || x.bytes.length !== 32) return null;
-      return withAlg({ kty: 'OKP', kid, crv: 'Ed25519', x: x.text });
-    }
-    default:
-      return null; // "oct" (a shared secret) and anything unknown can never verify a provider signature
+  // The key material is judged by the same rules the signature check uses
+  // (jwk.ts): a key that could never verify is not cached at all.
+  let raw: RawPublicJwk;
+  try {
+    raw = parsePublicJwk(key);
+  } catch {
+    return null;
   }
-}
-
-function b64u(v: unknown): { text: string; bytes: Buffer } | null {
-  if (typeof v !== 'string' || v.length > 4096 || !B64URL.test(v)) return null;
-  return { text: v, bytes: Buffer.from(v, 'base64url') };
-}
-
-function bitLength(b: Buffer): number {
-  let i = 0;
-  while (i < b.length && b[i] === 0) i++;
-  if (i === b.length) return 0;
-  return (b.length - i - 1) * 8 + (b[i] as number).toString(2).length;
+  const k: PublicJwk =
+    raw.kty === 'RSA'
+      ? { kty: 'RSA', kid, n: raw.n.toString('base64url'), e: raw.e.toString('base64url') }
+      : raw.kty === 'EC'
+        ? { kty: 'EC', kid, crv: 'P-256', x: raw.x.toString('base64url'), y: raw.y.toString('base64url') }
+        : { kty: 'OKP', kid, crv: 'Ed25519', x: raw.x.toString('base64url') };
+  return alg === undefined ? k : { ...k, alg };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
