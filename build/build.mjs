@@ -1,0 +1,153 @@
+// Builds dist/leash: one esbuild bundle (dist/leash.cjs) baked into the Node
+// runtime from the npm `node` package as a single executable application
+// (pkg's simple SEA mode). Fully offline: see build/README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const ENTRY = join(ROOT, 'src', 'main.ts');
+const BUNDLE = join(DIST, 'leash.cjs');
+const OUTPUT = join(DIST, 'leash');
+const RUNTIME = join(ROOT, 'node_modules', 'node', 'bin', 'node');
+const RUNTIME_MAJOR = 24;
+
+const t0 = performance.now();
+// Synchronous writes, so nothing is lost when fail() exits.
+const log = (msg) => writeSync(1, `build: ${msg}\n`);
+const fail = (msg) => {
+  writeSync(2, `build: FAILED: ${msg}\n`);
+  process.exit(1);
+};
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const size = (file) => `${(statSync(file).size / 1024).toFixed(1)} KiB`;
+const rel = (p) => relative(ROOT, p);
+
+// 1. The runtime to embed: node_modules/node/bin/node, Node 24, for this host.
+if (process.platform !== 'linux' || process.arch !== 'x64') fail(`only linux-x64 is supported (this is ${process.platform}-${process.arch})`);
+if (!existsSync(RUNTIME)) fail(`${rel(RUNTIME)} is missing: run \`npm ci\` (the "node" devDependency provides the runtime)`);
+let runtimeVersion;
+try {
+  runtimeVersion = execFileSync(RUNTIME, ['--version'], { encoding: 'utf8', env: {} }).trim();
+} catch (err) {
+  fail(`${rel(RUNTIME)} --version failed: ${err.message}`);
+}
+if (!new RegExp(`^v${RUNTIME_MAJOR}\\.\\d+\\.\\d+$`).test(runtimeVersion)) {
+  fail(`${rel(RUNTIME)} is ${runtimeVersion}, expected Node ${RUNTIME_MAJOR}.x`);
+}
+// Run the build itself on that runtime (pkg needs Node >= 22; `npm run build`
+// already does, via node_modules/.bin/node, but `node build/build.mjs` may not).
+if (process.execPath !== realpathSync(RUNTIME)) {
+  log(`re-running under ${rel(RUNTIME)} (this is ${process.execPath} ${process.version})`);
+  try {
+    execFileSync(RUNTIME, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(0);
+  } catch (err) {
+    process.exit(typeof err.status === 'number' && err.status !== 0 ? err.status : 1);
+  }
+}
+const pkgJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const version = pkgJson.version;
+if (typeof version !== 'string' || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) fail(`bad package.json version ${JSON.stringify(version)}`);
+log(`leash ${version}; runtime ${rel(RUNTIME)} ${runtimeVersion}`);
+
+rmSync(DIST, { recursive: true, force: true });
+mkdirSync(DIST);
+
+// 2. Bundle: every dependency inlined; only Node built-ins stay as require().
+// "use strict" because the sources are ES modules (strict) but the output is CJS.
+const result = await build({
+  entryPoints: [ENTRY],
+  outfile: BUNDLE,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  define: { LEASH_VERSION: JSON.stringify(version) },
+  banner: { js: '"use strict";' },
+  legalComments: 'eof',
+  metafile: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+});
+// Fail on any warning (e.g. import.meta, which is empty in CJS output).
+if (result.warnings.length) fail(`esbuild reported ${result.warnings.length} warning(s), printed above`);
+const meta = result.metafile;
+const out = meta.outputs[rel(BUNDLE)];
+const external = out.imports.filter((i) => i.external).map((i) => i.path);
+const nonBuiltin = external.filter((p) => !isBuiltin(p));
+if (nonBuiltin.length) fail(`bundle leaves non-built-in imports: ${nonBuiltin.join(', ')}`);
+const code = readFileSync(BUNDLE, 'utf8');
+// A single executable can import() only built-ins. This also rejects the text
+// "import(" in a comment or string: rename it rather than loosen the check.
+if (/\bimport\(/.test(code)) fail('bundle still contains "import(": a single executable cannot resolve a dynamic import');
+
+// The roles cli.ts loads with `await import()` must not be reachable from the
+// entry through static imports, or esbuild evaluates them at start-up.
+const edges = (file, kinds) => meta.inputs[file].imports.filter((i) => kinds.includes(i.kind) && !i.external).map((i) => i.path);
+const eager = new Set();
+const stack = [rel(ENTRY)];
+while (stack.length) {
+  const f = stack.pop();
+  if (eager.has(f)) continue;
+  eager.add(f);
+  stack.push(...edges(f, ['import-statement', 'require-call']));
+}
+const lazy = [...new Set([...eager].flatMap((f) => edges(f, ['dynamic-import'])))].sort();
+const eagerLazy = lazy.filter((f) => eager.has(f));
+if (eagerLazy.length) fail(`lazily imported modules are also imported statically from the entry: ${eagerLazy.join(', ')}`);
+log(`bundled ${rel(BUNDLE)} (${size(BUNDLE)}, ${Object.keys(meta.inputs).length} modules; ${eager.size} evaluated at start-up; lazy: ${lazy.join(' ') || 'none'})`);
+log(`  built-ins required: ${[...new Set(external)].sort().join(' ') || 'none'}`);
+
+// 3. Single executable: pkg's simple SEA mode (sea-config main = the bundle,
+// no VFS bootstrap) with `nodePath` set, so pkg neither resolves a version nor
+// downloads a runtime. fetch is disabled in this process as a guarantee.
+globalThis.fetch = async (url) => {
+  throw new Error(`network access attempted during build (${url}); the build must be offline`);
+};
+const require = createRequire(import.meta.url);
+const pkgVersion = require('@yao-pkg/pkg/package.json').version;
+const sea = require('@yao-pkg/pkg/lib-es5/sea.js').default;
+const seaConfig = {
+  disableExperimentalSEAWarning: true,
+  // Measured in build/README.md: the code cache removes most of the cost of
+  // compiling the bundle at start-up (but its bytes differ from build to build);
+  // a snapshot gains nothing more and would freeze build-time state.
+  useCodeCache: true,
+  useSnapshot: false,
+  // Ignore NODE_OPTIONS: nothing in the caller's environment may add Node flags.
+  execArgvExtension: 'none',
+};
+// pkg runs the runtime to generate the blob with this process's environment:
+// extra Node/V8 flags there would make the code cache be rejected at run time.
+delete process.env.NODE_OPTIONS;
+const tSea = performance.now();
+try {
+  await sea(BUNDLE, {
+    targets: [{ nodeRange: `node${RUNTIME_MAJOR}`, platform: 'linux', arch: 'x64', output: OUTPUT }],
+    nodePath: RUNTIME,
+    signature: false,
+    seaConfig,
+  });
+} catch (err) {
+  fail(`pkg ${pkgVersion} SEA step: ${err.message}`);
+}
+chmodSync(OUTPUT, 0o755);
+log(`pkg ${pkgVersion} simple SEA (${JSON.stringify(seaConfig)}) in ${((performance.now() - tSea) / 1000).toFixed(1)} s`);
+
+// 4. Smoke test with an empty environment. Any stderr (e.g. "Code cache data
+// rejected") fails the build.
+const smoke = spawnSync(OUTPUT, ['--version'], { encoding: 'utf8', env: {}, cwd: DIST, timeout: 10_000 });
+const line = smoke.stdout?.trim();
+if (smoke.error || smoke.status !== 0 || smoke.stderr !== '' || line !== `leash ${version}`) {
+  fail(`${rel(OUTPUT)} --version: status ${smoke.status}, stdout ${JSON.stringify(smoke.stdout)}, stderr ${JSON.stringify(smoke.stderr)}${smoke.error ? `, ${smoke.error.message}` : ''}; expected "leash ${version}"`);
+}
+log(`${rel(OUTPUT)} --version: ${line}`);
+log(`  ${rel(BUNDLE)} sha256 ${sha256(BUNDLE)}`);
+log(`  ${rel(OUTPUT)} sha256 ${sha256(OUTPUT)} (${(statSync(OUTPUT).size / 1048576).toFixed(1)} MiB, mode 0755)`);
+log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
