@@ -65,19 +65,8 @@ export interface VerifyFacts {
  * logged with the key fingerprint and the identity it claimed.
  */
 export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts: VerifyFacts = {}): Promise<VerifyResult> {
-  const check = <T>(name: string, run: () => T, detail: (value: T) => string): T => {
-    let value: T;
-    try {
-      value = run();
-    } catch (err) {
-      const e = asLeashError(err, 'INTERNAL');
-      ctx.report?.(name, false, `${e.code}: ${e.message}`);
-      throw e;
-    }
-    ctx.report?.(name, true, detail(value));
-    return value;
-  };
-  const checkAsync = async <T>(name: string, run: () => Promise<T>, detail: (value: T) => string): Promise<T> => {
+  // One step: run it, report pass (with a one-line detail) or fail (with its code), rethrow.
+  const check = async <T>(name: string, run: () => T | Promise<T>, detail: (value: T) => string): Promise<T> => {
     let value: T;
     try {
       value = await run();
@@ -86,21 +75,20 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
       ctx.report?.(name, false, `${e.code}: ${e.message}`);
       throw e;
     }
-    ctx.report?.(name, true, detail(value));
+    if (ctx.report) ctx.report(name, true, detail(value));
     return value;
   };
   const now = ctx.now;
 
-  check('clock', () => {
+  await check('clock', () => {
     if (!Number.isSafeInteger(now) || now < CLOCK_FLOOR) throw new LeashError('CLOCK_INSANE', `system time ${now} is before ${CLOCK_FLOOR}`);
   }, () => new Date(now * 1000).toISOString());
 
-  const cert: SshCertificate = check('certificate', () => parseSshdCertificate(req.keyBase64, req.keyType), (c) => {
-    facts.fingerprint = fingerprint(c.signatureKey.blob);
-    facts.keyId = c.keyId;
-    return `${c.certType}, key id ${JSON.stringify(c.keyId)}, principals ${JSON.stringify(c.principals)}, signed by ${facts.fingerprint}`;
-  });
-  check('certificate signature', () => {
+  const cert: SshCertificate = await check('certificate', () => parseSshdCertificate(req.keyBase64, req.keyType),
+    (c) => `${c.certType}, key id ${JSON.stringify(c.keyId)}, principals ${JSON.stringify(c.principals)}, signed by ${fingerprint(c.signatureKey.blob)}`);
+  facts.fingerprint = fingerprint(cert.signatureKey.blob);
+  facts.keyId = cert.keyId;
+  await check('certificate signature', () => {
     verifyCertificateSignature(cert);
     // opkssh certificates are signed by their own key, and that key becomes the
     // cert-authority of the line: a certificate signed by anything else is not one.
@@ -108,25 +96,24 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
     if (BigInt(now) < cert.validAfter || BigInt(now) >= cert.validBefore) throw new LeashError('CERT_NOT_VALID_NOW', 'the certificate is outside its validity interval');
   }, () => 'valid, self-signed');
 
-  const pkt: PkToken = check('PK Token', () => parsePkToken(openpubkeyPkt(cert)), (p) => {
-    facts.iss = str(p.payload['iss']);
-    facts.sub = str(p.payload['sub']);
-    facts.email = str(p.payload['email']);
-    facts.jti = str(p.payload['jti']);
-    return `iss ${facts.iss ?? '?'}, sub ${facts.sub ?? '?'}, email ${facts.email ?? '-'}`;
-  });
-  const cic = check('CIC signature', () => verifyCic(pkt), (c) => `${c.alg} by the client key`);
+  const pkt: PkToken = await check('PK Token', () => parsePkToken(openpubkeyPkt(cert)),
+    (p) => `iss ${str(p.payload['iss']) ?? '?'}, sub ${str(p.payload['sub']) ?? '?'}, email ${str(p.payload['email']) ?? '-'}`);
+  facts.iss = str(pkt.payload['iss']);
+  facts.sub = str(pkt.payload['sub']);
+  facts.email = str(pkt.payload['email']);
+  facts.jti = str(pkt.payload['jti']);
+  const cic = await check('CIC signature', () => verifyCic(pkt), (c) => `${c.alg} by the client key`);
 
-  const provider = check('issuer', () => {
+  const provider = await check('issuer', () => {
     const iss = pkt.payload['iss'];
     const found = typeof iss === 'string' ? [...ctx.config.providers, ...ctx.migrated.providers].find((p) => p.issuer === iss) : undefined;
     if (!found) throw new LeashError('ISSUER_UNKNOWN', `issuer ${JSON.stringify(iss)} is not a configured provider`);
     return found;
   }, (p) => `${p.issuer} (${p.source})`);
 
-  check('audience', () => assertAudience(pkt.payload, provider.clientId), () => `contains ${provider.clientId}`);
+  await check('audience', () => assertAudience(pkt.payload, provider.clientId), () => `contains ${provider.clientId}`);
 
-  const key = await checkAsync('provider signature', async () => {
+  const key = await check('provider signature', async () => {
     // The algorithm is judged before any key is looked up: `none`, HS256 and
     // friends never reach the JWKS (CVE-2025-3757 was an unknown alg skipping verification).
     if (!isJwsAlg(pkt.op.alg)) throw new LeashError('JWS_ALG_UNSUPPORTED', `provider signature alg ${JSON.stringify(pkt.op.alg ?? null)} is not one of RS256, PS256, ES256, EdDSA`);
@@ -136,27 +123,27 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
     return k;
   }, (k) => `${pkt.op.alg} kid ${pkt.op.kid} (keys from ${k.source}${k.age === null ? '' : `, ${k.age}s old`})`);
 
-  check('nonce commitment', () => {
+  await check('nonce commitment', () => {
     if (pkt.payload['nonce'] !== cic.commitment) throw new LeashError('NONCE_MISMATCH', 'the ID token nonce does not commit to this client key');
   }, () => 'nonce = SHA3-256(CIC header)');
 
   const refreshedExp = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
-    ? await checkAsync('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (exp) => `valid until ${new Date(exp * 1000).toISOString()}`)
+    ? await check('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (exp) => `valid until ${new Date(exp * 1000).toISOString()}`)
     : undefined;
 
-  check('expiry', () => effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp }),
+  await check('expiry', () => effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp }),
     (t) => `${provider.expiration}: valid until ${new Date(t * 1000).toISOString()}`);
 
-  check('key binding', () => assertCertKeyMatchesUpk(cert.publicKey, cic.upk), () => 'certificate key = upk');
+  await check('key binding', () => assertCertKeyMatchesUpk(cert.publicKey, cic.upk), () => 'certificate key = upk');
 
-  const { claims, grant } = check('authorization', () => {
+  const { claims, grant } = await check('authorization', () => {
     const c = identityClaims(pkt.payload);
     const r = authorize(ctx.config, provider.issuer, c, req.user, ctx.migrated.grants);
     if (!r.ok) throw new LeashError(r.code, r.detail);
     return { claims: c, grant: r.grant };
   }, ({ grant: g }) => `granted ${req.user} by ${g.source}, profile ${g.profile}`);
 
-  return check('authorized_keys line', () => {
+  return await check('authorized_keys line', () => {
     const expiresAt = effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp, maxSession: grant.maxSession });
     const identity = identityLabel(claims);
     const sessionId = newSessionId();
