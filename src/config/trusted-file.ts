@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LeashError } from '../errors.js';
+import { readFileChecked } from './read-checked.js';
 
 /** Config files are small; anything larger is refused rather than read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -39,30 +40,11 @@ export function assertTrustedParents(dir: string): void {
  */
 export function readTrustedFile(path: string): string {
   assertTrustedParents(dirname(path));
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LeashError('CONFIG_MISSING', `${path}: no such file`);
-    if (code === 'ELOOP') throw new LeashError('CONFIG_UNSAFE', `${path} is a symbolic link`);
-    throw new LeashError('CONFIG_UNREADABLE', `${path}: ${code ?? 'cannot open'}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new LeashError('CONFIG_UNSAFE', `${path} is not a regular file`);
-    const why = unsafeReason(path, st);
-    if (why) throw new LeashError('CONFIG_UNSAFE', why);
-    if (st.size > MAX_CONFIG_BYTES) throw new LeashError('CONFIG_TOO_LARGE', `${path} is larger than ${MAX_CONFIG_BYTES} bytes`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const text = readFileChecked(path, MAX_CONFIG_BYTES, (st) => unsafeReason(path, st), {
+    unsafe: 'CONFIG_UNSAFE',
+    unreadable: 'CONFIG_UNREADABLE',
+    tooLarge: 'CONFIG_TOO_LARGE',
+  });
+  if (text === null) throw new LeashError('CONFIG_MISSING', `${path}: no such file`);
+  return text;
 }

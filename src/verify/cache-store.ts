@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFileChecked } from '../config/read-checked.js';
 import { LeashError } from '../errors.js';
 
 /** Cache files hold a key set (MAX_RESPONSE_BYTES) plus a few fields; bigger is not ours. */
@@ -44,31 +45,11 @@ export function cacheDirProblem(dir: string): LeashError | null {
  */
 export function readCacheFile(dir: string, name: string): string | null {
   const path = join(dir, name);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    throw new LeashError('JWKS_CACHE_UNSAFE', `${path}: ${code === 'ELOOP' ? 'is a symbolic link' : (code ?? 'cannot open')}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new LeashError('JWKS_CACHE_UNSAFE', `${path} is not a regular file`);
-    const why = untrustedOwner(path, st);
-    if (why) throw new LeashError('JWKS_CACHE_UNSAFE', why);
-    if (st.size > MAX_CACHE_FILE_BYTES) throw new LeashError('JWKS_CACHE_UNSAFE', `${path} is larger than ${MAX_CACHE_FILE_BYTES} bytes`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  return readFileChecked(path, MAX_CACHE_FILE_BYTES, (st) => untrustedOwner(path, st), {
+    unsafe: 'JWKS_CACHE_UNSAFE',
+    unreadable: 'JWKS_CACHE_UNSAFE',
+    tooLarge: 'JWKS_CACHE_UNSAFE',
+  });
 }
 
 /**
