@@ -1,0 +1,36 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { POLICY_DIR } from '../helpers/profiles.js';
+
+// policies/schema.json is what editors validate against while the operator
+// types; it must accept the shipped profiles and refuse what leash refuses.
+const schema = JSON.parse(readFileSync(`${POLICY_DIR}schema.json`, 'utf8')) as object;
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+t.test('the shipped profiles validate against the schema', async (t) => {
+  for (const name of ['diagnostic', 'remediation']) {
+    const text = readFileSync(`${POLICY_DIR}${name}.yaml`, 'utf8');
+    t.match(text, /^# yaml-language-server: \$schema=\.\/schema\.json\n/, `${name} references the schema`);
+    const ok = validate(parse(text));
+    t.ok(ok, `${name}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+t.test('the schema refuses what the loader refuses', async (t) => {
+  const bad: Array<[string, unknown]> = [
+    ['unknown top-level key', { commands: { ls: { binary: '/usr/bin/ls' } }, command: {} }],
+    ['unknown command key', { commands: { ls: { binary: '/usr/bin/ls', bin: 'x' } } }],
+    ['relative binary', { commands: { ls: { binary: 'ls' } } }],
+    ['empty commands', { commands: {} }],
+    ['bad option name', { commands: { ls: { binary: '/usr/bin/ls', options: { l: 'flag' } } } }],
+    ['bad value type', { commands: { ls: { binary: '/usr/bin/ls', options: { '-l': 'flagg' } } } }],
+    ['unanchored regex', { commands: { ls: { binary: '/usr/bin/ls', options: { '-w': { regex: '[0-9]+' } } } } }],
+    ['two types', { commands: { ls: { binary: '/usr/bin/ls', options: { '-w': { int: [1, 5], enum: ['a'] } } } } }],
+    ['bad operand string', { commands: { ls: { binary: '/usr/bin/ls', operands: 'paths' } } }],
+    ['bad duration', { timeout: '5 minutes', commands: { ls: { binary: '/usr/bin/ls' } } }],
+    ['missing binary', { commands: { ls: { options: {} } } }],
+  ];
+  for (const [name, doc] of bad) t.notOk(validate(doc), name);
+});
