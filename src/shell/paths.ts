@@ -22,6 +22,8 @@ export const SENSITIVE_PATHS: readonly string[] = [
   '/proc/*/fd/**', '/proc/*/task/*/fd/**',
   '/proc/*/map_files/**', '/proc/*/task/*/map_files/**',
   '/proc/kcore', '/proc/kmem', '/proc/kallsyms', '/proc/sysrq-trigger',
+  // Reading consumes the kernel log for everyone else (and blocks): not a read-only act.
+  '/proc/kmsg',
   '/dev/fd/**', '/dev/stdin', '/dev/stdout', '/dev/stderr',
 ];
 
@@ -69,6 +71,9 @@ export function checkPath(raw: string, rules: PathRules, fs: FsView): PathCheck 
   if (!matchesAny(resolved, rules.allow)) {
     return { ok: false, code: 'PATH_NOT_ALLOWED', detail: `${resolved}${resolved === spelled ? '' : ` (from ${raw})`} is outside the allowed paths` };
   }
+  // FIFOs block or talk to a daemon, device nodes and sockets are not files to read.
+  const st = fs.lstat(resolved);
+  if (!st.isFile && !st.isDirectory) return { ok: false, code: 'PATH_SPECIAL_FILE', detail: `${resolved} is not a regular file or directory` };
   // A directory the caller can write lets them swap an entry between this
   // check and the child's open(); refuse rather than race.
   for (let d = dirname(resolved); ; d = dirname(d)) {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +151,7 @@ t.test('per-command escapes are refused', async (t) => {
     ['cat /proc/1/task/1/environ', 'PATH_SENSITIVE'],
     ['cat /proc/1/mem', 'PATH_SENSITIVE'],
     ['cat /proc/kcore', 'PATH_SENSITIVE'],
+    ['cat /proc/kmsg', 'PATH_SENSITIVE'],
     ['cat /proc/self/root/etc/shadow', 'PATH_SENSITIVE'],
     ['cat /proc/self/root/etc/os-release', 'PATH_SENSITIVE'],
     ['cat /proc/1/root/etc/os-release', 'PATH_SENSITIVE'],
@@ -291,6 +293,8 @@ paths:
   t.match(d(`cat ${root}/logs/app/dirlink/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'directory symlink out of the tree');
   t.match(d(`cat ${root}/logs2/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'sibling prefix logs2 is not logs');
   t.match(d(`cat ${root}/logs/app/secret.key`), { allow: false, code: 'PATH_DENIED' }, 'deny wins over allow');
+  execFileSync('mkfifo', [`${root}/logs/app/pipe`]);
+  t.match(d(`cat ${root}/logs/app/pipe`), { allow: false, code: 'PATH_SPECIAL_FILE' }, 'a FIFO is not a file to read');
   t.match(d(`cat ${root}/logs/app/ok.log ${root}/logs/app/passwdlink`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'every operand is checked');
 
   const writable = { ...fs, callerMayWrite: (dir: string) => dir === `${root}/logs/app` };
