@@ -33,6 +33,12 @@ export interface ProviderOptions {
    * other than http://127.0.0.1:PORT, for issuer-mismatch tests.
    */
   issuerHost?: string;
+  /**
+   * Lifetime of the ID tokens in seconds (oidc-provider's ttl.IdToken; its
+   * default is 3600). A function is asked at every issuance, so one provider
+   * can hand out a short-lived token for an expiry test and normal ones otherwise.
+   */
+  idTokenTtl?: number | (() => number);
 }
 
 export interface TestProvider {
@@ -130,6 +136,7 @@ export async function startProvider(opts: ProviderOptions = {}): Promise<TestPro
       features: { devInteractions: { enabled: true } },
       pkce: { required: () => true },
       cookies: { keys: [randomBytes(16).toString('hex')] },
+      ...(opts.idTokenTtl === undefined ? {} : { ttl: { IdToken: typeof opts.idTokenTtl === 'number' ? opts.idTokenTtl : () => (opts.idTokenTtl as () => number)() } }),
     });
     current = provider.callback();
   };
