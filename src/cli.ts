@@ -3,15 +3,9 @@ import { EXIT } from './exit-codes.js';
 import { LeashError } from './errors.js';
 import { HELP, helpFor } from './help.js';
 import { VERSION } from './version.js';
+import type { CommandContext } from './context.js';
 
-/** What every subcommand receives: its own parsed options, positionals, and the global flag. */
-export interface CommandContext {
-  /** `--config-dir` if given on the command line (the environment is resolved by the command). */
-  configDirFlag: string | undefined;
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  env: NodeJS.ProcessEnv;
-}
+export type { CommandContext } from './context.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Handler = (ctx: CommandContext) => Promise<number>;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { readTrustedFile } from '../config/trusted-file.js';
 import { asLeashError, LeashError } from '../errors.js';

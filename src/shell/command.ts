@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { AuditLog, clientAddress, printableCommand, type AuditEvent } from '../audit/log.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/leash-config.js';

@@ -1,4 +1,4 @@
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { asLeashError, LeashError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { AuditLog } from '../audit/log.js';
 import { DEFAULT_CONFIG_DIR, resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/leash-config.js';

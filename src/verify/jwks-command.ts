@@ -1,4 +1,4 @@
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig, type LeashConfig } from '../config/leash-config.js';
 import { LeashError, asLeashError } from '../errors.js';

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandContext } from '../../src/cli.js';
+import type { CommandContext } from '../../src/context.js';
 import { cacheFileStem } from '../../src/verify/jwks-cache.js';
 import { runJwks } from '../../src/verify/jwks-command.js';
 import { publicJwk, signingKey, startProvider } from '../helpers/oidc-provider.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandContext } from '../../src/cli.js';
+import type { CommandContext } from '../../src/context.js';
 import { parseLeashConfig, type LeashConfig } from '../../src/config/leash-config.js';
 import { runVerify } from '../../src/verify/command.js';
 import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/jwks-cache.js';
