@@ -14,6 +14,10 @@ const run = (cmd: string) => decide(diagnostic, cmd, fs);
 t.test('the documented diagnostics are allowed with the exact argv that runs', async (t) => {
   const cases: Array<[string, string[]]> = [
     ['df -h', ['df', '-h']],
+    ['df -h /', ['df', '-h', '/']],
+    ['findmnt /', ['findmnt', '/']],
+    ['id root', ['id', 'root']],
+    ['top -bn1', ['top', '-b', '-n', '1', '-bn1']],
     ['free -m', ['free', '-m']],
     ['ps aux', ['ps', 'aux']],
     ['ss -tlnp', ['ss', '-tlnp']],
@@ -189,6 +193,7 @@ t.test('per-command escapes are refused', async (t) => {
     ['ls -laR /var/log', 'OPTION_NOT_ALLOWED'],
     ['ls --hide=x /var/log', 'OPTION_NOT_ALLOWED'],
     ['ls /', 'PATH_NOT_ALLOWED'],
+    ['df relative', 'OPERAND_INVALID'],
     ['ls /root', 'PATH_NOT_ALLOWED'],
     ['ls --color=always /var/log', 'OPTION_VALUE_INVALID'],
     // ps shows environments with `e`
