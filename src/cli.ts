@@ -43,6 +43,11 @@ const COMMANDS: Record<string, { options: Options; positionals: boolean; run: ()
     positionals: true,
     run: async () => (await import('./verify/jwks-command.js')).runJwks,
   },
+  doctor: {
+    options: {},
+    positionals: true,
+    run: async () => (await import('./doctor/command.js')).runDoctor,
+  },
 };
 
 /** Splits off the subcommand, letting `--config-dir` stand before it too. */

@@ -16,6 +16,8 @@ commands:
   policy check [FILE...]   validate profiles (default: every profile in the
                            config directory)
   jwks refresh             refresh every provider's cached JWKS
+  doctor                   check this host's installation (sshd, files,
+                           keys, audit log, clock); a fix for each failure
   help [COMMAND]           this text, or one command's
   --version                print the version
 
@@ -76,6 +78,17 @@ shell ...). On any failure prints nothing and exits 1.
 
 Fetches every configured provider's JWKS (discovery, then jwks_uri) into the
 on-disk cache. Meant for a systemd timer or cron; logins never wait on it.
+`,
+  doctor: `usage: leash doctor [--config-dir DIR]
+
+Checks a live host, as root: leash's binary and every directory above it are
+safe for sshd; sshd -T shows leash's AuthorizedKeysCommand, its user and
+ExposeAuthInfo; leash.yaml and every profile load and are safely owned; each
+profile's pinned binaries exist and are safe; each provider's cached keys are
+fresh or the provider is reachable; the audit log is append-only and every
+writer (the AuthorizedKeysCommandUser, each granted local user) can append;
+the clock is plausible. Prints [ok]/[warn]/[FAIL] per check, with a fix.
+Exit 0 if nothing failed (warnings allowed), 1 otherwise.
 `,
 };
 

@@ -1,0 +1,267 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { CommandContext } from '../cli.js';
+import { DEFAULT_CONFIG_DIR, resolveConfigDir } from '../config/dir.js';
+import { loadLeashConfig, leashConfigPath, type GrantConfig, type LeashConfig, type ProviderConfig } from '../config/leash-config.js';
+import { readFileChecked } from '../config/read-checked.js';
+import { asLeashError } from '../errors.js';
+import { binaryStatus } from '../policy/binary.js';
+import { realFs } from '../policy/fs-view.js';
+import { loadProfile } from '../policy/load.js';
+import { discoverJwks } from '../verify/discovery.js';
+import { REFRESH_AGE, cacheFileStem, readPinnedJwks } from '../verify/jwks-cache.js';
+import { loadOpksshFiles } from '../verify/opkssh-files.js';
+import {
+  chainFix,
+  checkAuditLog,
+  checkClock,
+  checkProviderKeys,
+  checkSshd,
+  mayAccess,
+  type Account,
+  type CacheFacts,
+  type CheckResult,
+  type FileFacts,
+} from './checks.js';
+
+/**
+ * `leash doctor`: checks this host the way sshd and leash will use it and
+ * prints a checklist, with a fix under every failure. This file gathers the
+ * facts (stat, `sshd -T`, `id`, `lsattr`, the provider); checks.ts judges them.
+ * Exit 0 when nothing failed (warnings allowed), 1 otherwise.
+ */
+export async function runDoctor(ctx: CommandContext, out: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
+  if (ctx.positionals.length > 0) {
+    out('usage: leash doctor [--config-dir DIR]\n');
+    return 64;
+  }
+  const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
+  const results: CheckResult[] = [];
+  const add = (r: CheckResult | CheckResult[]): void => void results.push(...(Array.isArray(r) ? r : [r]));
+
+  // sshd, and through it which binary and user sshd really uses.
+  const sshd = checkSshd(sshdT(), configDir, DEFAULT_CONFIG_DIR);
+  const bin = sshd.akc?.program ?? process.execPath;
+  const akcUserName = sshd.akc?.user ?? 'leash';
+  const akcUser = account(akcUserName);
+
+  const binary = binaryStatus(bin, realFs);
+  add(binary.ok ? { name: 'binary', status: 'ok', detail: `${bin}: root-owned, not group/world-writable, and so is every directory above it` } : { name: 'binary', status: 'fail', detail: binary.detail, fix: binary.code === 'BINARY_MISSING' ? 'run install.sh' : chainFix(binary.detail) });
+  add(sshd.result);
+  if (akcUser === null && sshd.akc) add({ name: 'sshd', status: 'fail', detail: `AuthorizedKeysCommandUser ${akcUserName} does not exist`, fix: 'run install.sh (it creates the user)' });
+
+  // leash.yaml (+ opkssh files), with the same trust rules leash verify applies.
+  let config: LeashConfig | null = null;
+  let providers: ProviderConfig[] = [];
+  let grants: GrantConfig[] = [];
+  try {
+    config = loadLeashConfig(configDir, true);
+    const migrated = loadOpksshFiles(configDir, config);
+    providers = [...config.providers, ...migrated.providers];
+    grants = [...config.grants, ...migrated.grants];
+    const file = leashConfigPath(configDir);
+    const readable = akcUser === null || mayAccess(stat(file)!, akcUser, 4);
+    if (!readable) add({ name: 'config', status: 'fail', detail: `${akcUserName} cannot read ${file}`, fix: `chmod 0644 ${file}` });
+    else if (migrated.problems.length > 0) add({ name: 'config', status: 'warn', detail: `${file}: ${migrated.problems.join('; ')}` });
+    else if (providers.length === 0 || grants.length === 0) add({ name: 'config', status: 'warn', detail: `${file} loads, but has ${providers.length} provider(s) and ${grants.length} grant(s): every login is refused`, fix: `add a provider and a grant to ${file}` });
+    else add({ name: 'config', status: 'ok', detail: `${file}: ${providers.length} provider(s), ${grants.length} grant(s)` });
+  } catch (err) {
+    const e = asLeashError(err);
+    add({ name: 'config', status: 'fail', detail: `${e.code}: ${e.message}`, fix: e.code === 'CONFIG_UNSAFE' ? chainFix(e.message) : `fix ${leashConfigPath(configDir)} (leash verify --explain shows the same error), or run install.sh to create it` });
+  }
+
+  add(checkPolicies(configDir, grants));
+
+  // Provider keys.
+  const now = Math.floor(Date.now() / 1000);
+  if (config) {
+    const cacheDir = config.jwksCacheDir;
+    const st = stat(cacheDir);
+    if (st === null || !st.isDirectory || st.isSymlink) add({ name: 'keys cache', status: 'fail', detail: `${cacheDir} is not a directory`, fix: `install -d -o ${akcUserName} -g ${akcUserName} -m 0755 ${cacheDir}` });
+    else if ((st.uid !== 0 && st.uid !== akcUser?.uid) || (st.mode & 0o022) !== 0) {
+      add({ name: 'keys cache', status: 'fail', detail: `${cacheDir} must be owned by ${akcUserName} and not group/world-writable (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): leash ignores it`, fix: `chown ${akcUserName}: ${cacheDir} && chmod 0755 ${cacheDir}` });
+    } else if (st.uid !== akcUser?.uid) {
+      add({ name: 'keys cache', status: 'warn', detail: `${cacheDir} is owned by root: leash verify (as ${akcUserName}) cannot save the keys it fetches`, fix: `chown ${akcUserName}: ${cacheDir}` });
+    } else add({ name: 'keys cache', status: 'ok', detail: `${cacheDir}: owned by ${akcUserName}, mode ${(st.mode & 0o7777).toString(8)}` });
+    for (const p of providers) {
+      const facts = await providerFacts(p, cacheDir, now);
+      add(checkProviderKeys(facts, { now, refreshAge: REFRESH_AGE, maxStale: config.maxStale, akcUid: akcUser?.uid ?? null, akcUser: akcUserName, bin }));
+    }
+
+    // The audit log: the verifier's user and every local user a grant names must append.
+    const principals = [...new Set(grants.flatMap((g) => g.principals))];
+    const writers: Account[] = akcUser ? [akcUser] : [];
+    const unknown: string[] = [];
+    for (const p of principals) {
+      const a = account(p);
+      if (a) writers.push(a);
+      else unknown.push(p);
+    }
+    const path = config.auditLog;
+    add(
+      checkAuditLog({
+        path,
+        file: stat(path),
+        appendOnly: appendOnly(path),
+        dirChain: chain(dirname(path)),
+        writers,
+        unknownPrincipals: unknown,
+        groupName: groupName(stat(path)?.gid),
+      }),
+    );
+  }
+
+  add(checkClock(now, ntpSynchronized()));
+
+  out(`leash doctor (config ${configDir})\n`);
+  for (const r of results) {
+    out(`${r.status === 'ok' ? '[ok]  ' : r.status === 'warn' ? '[warn]' : '[FAIL]'} ${r.name}: ${r.detail}\n`);
+    if (r.fix && r.status !== 'ok') out(`       fix: ${r.fix}\n`);
+  }
+  const failed = results.filter((r) => r.status === 'fail').length;
+  out(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+/** Every profile in policies/ loads (with its trust rules) and its pinned binaries are installed and safe; every granted profile exists. */
+function checkPolicies(configDir: string, grants: readonly GrantConfig[]): CheckResult[] {
+  const dir = join(configDir, 'policies');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
+  } catch (err) {
+    return [{ name: 'policies', status: 'fail', detail: `cannot list ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, fix: 'run install.sh (it installs the shipped profiles)' }];
+  }
+  const results: CheckResult[] = [];
+  const loaded = new Set<string>();
+  for (const name of names) {
+    const what = `profile ${name}`;
+    try {
+      const profile = loadProfile(configDir, name);
+      loaded.add(name);
+      const unsafe: string[] = [];
+      const missing: string[] = [];
+      const specs: [string, string][] = [...profile.commands].map(([cmd, spec]) => [cmd, spec.binary]);
+      if (profile.sftp) specs.push(['sftp', profile.sftp.binary]);
+      for (const [cmd, binary] of specs) {
+        const st = binaryStatus(binary, realFs);
+        if (st.ok) continue;
+        if (st.code === 'BINARY_MISSING') missing.push(cmd);
+        else unsafe.push(`${cmd}: ${st.detail}`);
+      }
+      if (unsafe.length > 0) results.push({ name: what, status: 'fail', detail: `unsafe binaries (denied until fixed): ${unsafe.join('; ')}`, fix: 'make each binary and its directories root-owned and not group/world-writable, or point the profile at a safe one' });
+      else results.push({ name: what, status: 'ok', detail: `${specs.length - missing.length} command(s) available${missing.length ? `; not installed here: ${missing.join(', ')}` : ''}` });
+    } catch (err) {
+      const e = asLeashError(err);
+      results.push({ name: what, status: 'fail', detail: `${e.code}: ${e.message}`, fix: e.code === 'CONFIG_UNSAFE' ? chainFix(e.message) : `fix the profile (leash policy check ${join(dir, `${name}.yaml`)})` });
+    }
+  }
+  for (const g of grants) {
+    if (!loaded.has(g.profile) && !names.includes(g.profile)) {
+      results.push({ name: 'policies', status: 'fail', detail: `${g.source}: grant for ${g.identity} names profile ${g.profile}, which is not in ${dir}`, fix: `create ${join(dir, `${g.profile}.yaml`)} or change the grant` });
+    }
+  }
+  if (names.length === 0) results.push({ name: 'policies', status: 'fail', detail: `no profiles in ${dir}`, fix: 'run install.sh (it installs the shipped profiles)' });
+  return results;
+}
+
+async function providerFacts(p: ProviderConfig, cacheDir: string, now: number): Promise<CacheFacts> {
+  const file = join(cacheDir, `${cacheFileStem(p.issuer)}.json`);
+  const facts: CacheFacts = { issuer: p.issuer, file, state: null };
+  if (p.jwksFile !== undefined) {
+    try {
+      facts.pinned = { ok: true, keys: readPinnedJwks(p).length };
+    } catch (err) {
+      facts.pinned = { ok: false, error: asLeashError(err).message };
+    }
+    return facts;
+  }
+  try {
+    let owner: Stats | undefined;
+    const text = readFileChecked(file, 512 * 1024, (st) => ((owner = st), null), { unsafe: 'UNSAFE', unreadable: 'UNREADABLE', tooLarge: 'TOO_LARGE' });
+    if (text !== null && owner) {
+      const v = JSON.parse(text) as Record<string, unknown>;
+      const at = v['fetched_at'];
+      if (v['issuer'] !== p.issuer || typeof at !== 'number' || !Number.isSafeInteger(at)) facts.state = { ok: false, error: 'not a cache file for this issuer' };
+      else facts.state = { ok: true, fetchedAt: at, uid: owner.uid, mode: owner.mode };
+    }
+  } catch (err) {
+    facts.state = { ok: false, error: err instanceof SyntaxError ? 'not JSON' : asLeashError(err).message };
+  }
+  const fresh = facts.state?.ok === true && now - facts.state.fetchedAt <= REFRESH_AGE && now - facts.state.fetchedAt >= -300;
+  if (!fresh) {
+    try {
+      await discoverJwks(p.issuer);
+      facts.reachable = { ok: true };
+    } catch (err) {
+      facts.reachable = { ok: false, error: asLeashError(err).message };
+    }
+  }
+  return facts;
+}
+
+// ------------------------------------------------------------------ host facts
+
+function stat(path: string): FileFacts | null {
+  try {
+    const st = lstatSync(path);
+    return { uid: st.uid, gid: st.gid, mode: st.mode, isFile: st.isFile(), isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink() };
+  } catch {
+    return null;
+  }
+}
+
+/** [dir, facts] from `dir` up to /; a missing directory ends the chain as a symlink-like failure would not, so report it. */
+function chain(dir: string): [string, FileFacts][] {
+  const out: [string, FileFacts][] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const st = stat(d);
+    out.push([d, st ?? { uid: -1, gid: -1, mode: 0, isFile: false, isDirectory: false, isSymlink: false }]);
+    if (d === '/') return out;
+  }
+}
+
+/** A program's output, or null if it is not installed or fails. No shell, no PATH lookup. */
+function capture(candidates: readonly string[], args: readonly string[]): { ok: true; text: string } | { ok: false; error: string } {
+  const file = candidates.find((c) => existsSync(c));
+  if (!file) return { ok: false, error: `${basename(candidates[0] ?? '?')} is not installed` };
+  try {
+    return { ok: true, text: execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } }) };
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return { ok: false, error: (e.stderr || e.message).trim().split('\n')[0] ?? 'failed' };
+  }
+}
+
+function sshdT(): { ok: true; text: string } | { ok: false; error: string } {
+  return capture(['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/sbin/sshd'], ['-T']);
+}
+
+const ID = ['/usr/bin/id', '/bin/id'];
+
+function account(name: string): Account | null {
+  const uid = capture(ID, ['-u', '--', name]);
+  const gids = capture(ID, ['-G', '--', name]);
+  if (!uid.ok || !gids.ok) return null;
+  return { name, uid: Number(uid.text.trim()), gids: gids.text.trim().split(/\s+/).map(Number) };
+}
+
+function groupName(gid: number | undefined): string | null {
+  if (gid === undefined) return null;
+  const r = capture(['/usr/bin/getent', '/bin/getent'], ['group', String(gid)]);
+  return r.ok ? (r.text.split(':')[0] ?? null) : null;
+}
+
+function appendOnly(path: string): boolean | null {
+  const r = capture(['/usr/bin/lsattr', '/bin/lsattr', '/sbin/lsattr'], ['-d', '--', path]);
+  if (!r.ok) return null;
+  return (r.text.split(/\s+/)[0] ?? '').includes('a');
+}
+
+function ntpSynchronized(): boolean | null {
+  const r = capture(['/usr/bin/timedatectl', '/bin/timedatectl'], ['show', '-p', 'NTPSynchronized', '--value']);
+  if (!r.ok) return null;
+  const v = r.text.trim();
+  return v === 'yes' ? true : v === 'no' ? false : null;
+}
