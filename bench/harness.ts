@@ -1,0 +1,790 @@
+/**
+ * leash's start-up benchmark (`npm run bench`; bench/run.mjs bundles and starts
+ * this file with a clean environment). It sets up, with the test helpers:
+ * a REAL OpenID provider on 127.0.0.1, an OPKSSH certificate from a real
+ * login (test/helpers/pktoken.ts), a root-owned config directory with a warm
+ * JWKS cache, a copy of dist/leash in a root-owned directory, an empty SEA
+ * built exactly like dist/leash (the floor), and two sshd on loopback. Then:
+ *
+ *   verify   hyperfine: leash verify (warm cache) vs the runtime's `-e 0`, the empty SEA, /bin/true
+ *   shell    hyperfine: leash shell running uptime vs uptime
+ *   explain  decisions per second in one process, and `leash explain` per process
+ *   cold     hyperfine: verify with an empty JWKS cache (discovery + JWKS fetch) vs warm
+ *   rss      peak RSS of each invocation (/usr/bin/time)
+ *   callgrind instructions per invocation (valgrind; independent of machine load)
+ *   e2e      ssh … uptime through sshd + leash vs sshd + plain authorized_keys, interleaved
+ *   mux      the same over an open ControlMaster connection
+ *
+ * hyperfine sections run in rounds (all commands once per round, order
+ * rotated) and pool the rounds, so slow phases of a noisy machine hit every
+ * command alike. Writes bench/results/latest.{json,md}.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startProvider, type TestProvider } from '../test/helpers/oidc-provider.js';
+import { mintLogin, type MintedLogin } from '../test/helpers/pktoken.js';
+import { AKC_USER, ensureAkcUser, ensureUser, generateKey, sshArgs, startSshd, type Sshd } from '../test/helpers/sshd.js';
+import { installBinary, trustedTempDir, type InstalledBinary, type TempDir } from '../test/helpers/tmp.js';
+import { loadProfile } from '../src/policy/load.js';
+import { decide } from '../src/shell/decide.js';
+import { realFs } from '../src/policy/fs-view.js';
+
+// ---------------------------------------------------------------- options
+
+const { values: opt } = parseArgs({
+  options: {
+    repo: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    runs: { type: 'string' },
+    'e2e-runs': { type: 'string' },
+    'no-callgrind': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    /** Set up, print the fixture paths and exit without cleaning up (for profiling by hand). */
+    'setup-only': { type: 'boolean', default: false },
+  },
+});
+const REPO = opt.repo ?? process.cwd();
+const SECTIONS = ['verify', 'shell', 'explain', 'cold', 'rss', 'callgrind', 'e2e', 'mux'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = new Set((opt.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+const want = (s: Section): boolean => only.has(s) && !(s === 'callgrind' && (opt['no-callgrind'] || !existsSync('/usr/bin/valgrind')));
+/** hyperfine: ROUNDS × RUNS timed runs per command (plus 3 warm-ups per round). */
+const ROUNDS = Number(opt.rounds ?? (opt.quick ? 2 : 5));
+const RUNS = Number(opt.runs ?? (opt.quick ? 5 : 10));
+const E2E_RUNS = Number(opt['e2e-runs'] ?? (opt.quick ? 8 : 40));
+const RESULTS = opt.out ?? join(REPO, 'bench', 'results');
+
+const RUNTIME = join(REPO, 'node_modules', 'node', 'bin', 'node');
+const LEASH_SRC = join(REPO, 'dist', 'leash');
+const AGENT = 'leash-bench';
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What sshd gives an AuthorizedKeysCommand: (almost) nothing. */
+const CLEAN_ENV = { PATH };
+const UPTIME = '/usr/bin/uptime';
+
+const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
+
+// ---------------------------------------------------------------- statistics
+
+export interface Stats {
+  n: number;
+  median: number;
+  p25: number;
+  p75: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, median: quantile(s, 0.5), p25: quantile(s, 0.25), p75: quantile(s, 0.75), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+// ---------------------------------------------------------------- processes
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runSync(file: string, args: readonly string[], env: Record<string, string> = CLEAN_ENV, timeout = 120_000): RunResult {
+  const r = spawnSync(file, args, { env, encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
+}
+
+/**
+ * Asynchronous: the OpenID provider lives in this process, so anything that
+ * may talk to it (jwks refresh, cold verify) must not block the event loop.
+ */
+function run(file: string, args: readonly string[], env: Record<string, string> = CLEAN_ENV, timeout = 900_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => (stderr += `\n${err.message}`));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function mustRun(file: string, args: readonly string[], env: Record<string, string> = CLEAN_ENV): Promise<RunResult> {
+  const r = await run(file, args, env);
+  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r;
+}
+
+/** hyperfine -N splits its command string like a shell: quote what needs it. */
+const q = (a: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'"'"'`)}'`);
+
+interface Cmd {
+  name: string;
+  argv: string[];
+}
+
+interface TimedCmd {
+  name: string;
+  command: string;
+  wall: Stats;
+  /** user+sys CPU per run (hyperfine's per-round means, pooled). */
+  cpu: number;
+  times: number[];
+}
+
+/**
+ * Runs hyperfine `rounds` times over all commands, rotating their order, and
+ * pools each command's wall times. Every command must exit 0 (a refused
+ * verify would be fast and meaningless).
+ */
+async function hyperfine(cmds: Cmd[], env: Record<string, string>, rounds = ROUNDS, runs = RUNS): Promise<TimedCmd[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'leash-bench-hf-'));
+  const acc = cmds.map((c) => ({ name: c.name, command: c.argv.map(q).join(' '), times: [] as number[], cpu: [] as number[] }));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order = cmds.map((_, i) => (i + r) % cmds.length);
+      const json = join(dir, `r${r}.json`);
+      const args = ['-N', '--style', 'none', '-w', '3', '-r', String(runs), '--export-json', json];
+      for (const i of order) args.push('-n', cmds[i]!.name, acc[i]!.command);
+      await mustRun('/usr/bin/hyperfine', args, env);
+      const out = JSON.parse(await readFile(json, 'utf8')) as { results: { times: number[]; user: number; system: number }[] };
+      out.results.forEach((res, k) => {
+        const a = acc[order[k]!]!;
+        a.times.push(...res.times.map((t) => t * 1000));
+        a.cpu.push((res.user + res.system) * 1000);
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return acc.map((a) => ({ name: a.name, command: a.command, times: a.times, wall: stats(a.times), cpu: stats(a.cpu).mean }));
+}
+
+/** Wall time of one child in ms, measured around spawn → exit. */
+function timed(file: string, args: readonly string[], env: Record<string, string>, check: (r: RunResult) => string | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      const bad = check({ code, stdout, stderr });
+      if (bad) reject(new Error(`${file} ${args.join(' ')}: ${bad} (exit ${code}, stderr ${JSON.stringify(stderr.slice(0, 500))})`));
+      else resolve(t);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- fixtures
+
+interface Fixtures {
+  leash: InstalledBinary;
+  floorSea: InstalledBinary | null;
+  op: TestProvider;
+  alice: MintedLogin;
+  cfg: TempDir;
+  coldCfg: TempDir;
+  audit: string;
+  keyDir: string;
+  cleanups: (() => Promise<void>)[];
+}
+
+/** An SEA of an empty script, built by the same pkg function with the same settings as dist/leash: the floor. */
+async function buildFloorSea(work: string): Promise<string | null> {
+  try {
+    const require = createRequire(join(REPO, 'package.json'));
+    const sea = (require('@yao-pkg/pkg/lib-es5/sea.js') as { default: (entry: string, o: unknown) => Promise<void> }).default;
+    const buildSrc = readFileSync(join(REPO, 'build', 'build.mjs'), 'utf8');
+    const entry = join(work, 'floor.cjs');
+    await writeFile(entry, '"use strict";\n');
+    const output = join(work, 'floor');
+    // The same seaConfig as build/build.mjs (read from it, so the floor follows the build).
+    const m = /const seaConfig = (\{[\s\S]*?\n\});/.exec(buildSrc);
+    const seaConfig = m ? (Function(`return (${m[1]})`)() as Record<string, unknown>) : { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, execArgvExtension: 'none' };
+    if (seaConfig['useSnapshot'] === true) {
+      // A snapshot needs a main that registers a deserialize function.
+      await writeFile(entry, '"use strict";\nrequire("v8").startupSnapshot.setDeserializeMainFunction(() => {});\n');
+    }
+    const saved = globalThis.fetch;
+    globalThis.fetch = (async () => {
+      throw new Error('network access attempted while building the floor SEA');
+    }) as typeof fetch;
+    try {
+      await sea(entry, { targets: [{ nodeRange: 'node24', platform: 'linux', arch: 'x64', output }], nodePath: RUNTIME, signature: false, seaConfig });
+    } finally {
+      globalThis.fetch = saved;
+    }
+    const r = await run(output, []);
+    if (r.code !== 0 || r.stderr !== '') throw new Error(`floor SEA: exit ${r.code} ${r.stderr}`);
+    return output;
+  } catch (err) {
+    log(`could not build the empty SEA (${err instanceof Error ? err.message : String(err)}); the floor is the runtime's -e 0 only`);
+    return null;
+  }
+}
+
+async function writeConfig(dir: string, op: TestProvider, audit: string, cache: string): Promise<void> {
+  const yaml = [
+    'providers:',
+    `  - issuer: ${op.issuer}`,
+    `    client_id: ${op.clientId}`,
+    '    expiration: 24h',
+    'grants:',
+    '  - identity: alice@example.com',
+    `    issuer: ${op.issuer}`,
+    `    principals: [${AGENT}]`,
+    '    profile: diagnostic',
+    `audit_log: ${audit}`,
+    `jwks_cache_dir: ${cache}`,
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'leash.yaml'), yaml, { mode: 0o644 });
+  await chmod(join(dir, 'leash.yaml'), 0o644);
+  await mkdir(join(dir, 'policies'), { mode: 0o755 });
+  await chmod(join(dir, 'policies'), 0o755);
+  for (const p of ['diagnostic', 'remediation']) {
+    const f = join(dir, 'policies', `${p}.yaml`);
+    await copyFile(join(REPO, 'policies', `${p}.yaml`), f);
+    await chmod(f, 0o644);
+  }
+  await mkdir(cache, { mode: 0o755 });
+  await chmod(cache, 0o755); // root-owned: leash accepts root or its own user as the cache's owner
+}
+
+async function setUp(): Promise<Fixtures> {
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    return await setUpInto(cleanups);
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    throw err;
+  }
+}
+
+async function setUpInto(cleanups: (() => Promise<void>)[]): Promise<Fixtures> {
+  await ensureUser(AGENT);
+  await ensureAkcUser();
+
+  // A private copy: other builds of dist/leash during the run do not matter.
+  const leash = await installBinary(LEASH_SRC);
+  cleanups.push(leash.cleanup);
+  const work = await mkdtemp(join(tmpdir(), 'leash-bench-'));
+  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  log('building the empty SEA (the floor) with the build\'s pkg settings');
+  const floorPath = await buildFloorSea(work);
+  const floorSea = floorPath ? await installBinary(floorPath, 'floor') : null;
+  if (floorSea) cleanups.push(floorSea.cleanup);
+
+  log('starting the OpenID provider and minting a certificate from a real login');
+  const op = await startProvider();
+  cleanups.push(op.stop);
+  const keyDir = join(work, 'keys');
+  await mkdir(keyDir, { mode: 0o700 });
+  const alice = await mintLogin(op, 'alice', { dir: keyDir, name: 'alice' });
+
+  const cfg = await trustedTempDir('bench-');
+  cleanups.push(cfg.cleanup);
+  const coldCfg = await trustedTempDir('bench-cold-');
+  cleanups.push(coldCfg.cleanup);
+  // Appended to by root (standalone runs), leash-akc (verify under sshd) and the session user.
+  const audit = join(cfg.path, 'audit.jsonl');
+  await writeFile(audit, '', { mode: 0o666 });
+  await chmod(audit, 0o666);
+  await writeConfig(cfg.path, op, audit, join(cfg.path, 'jwks-cache'));
+  await writeConfig(coldCfg.path, op, audit, join(coldCfg.path, 'jwks-cache'));
+  // Warm cache: what the refresh timer keeps filled.
+  const refresh = await run(leash.path, ['--config-dir', cfg.path, 'jwks', 'refresh']);
+  if (refresh.code !== 0) throw new Error(`leash jwks refresh: ${refresh.stdout}${refresh.stderr}`);
+  return { leash, floorSea, op, alice, cfg, coldCfg, audit, keyDir, cleanups };
+}
+
+// ---------------------------------------------------------------- results
+
+interface Row {
+  section: string;
+  name: string;
+  median_ms: number;
+  p25_ms: number;
+  p75_ms: number;
+  min_ms: number;
+  n: number;
+  cpu_ms?: number;
+  ratio?: { to: string; value: number };
+}
+
+interface Target {
+  what: string;
+  measured: number;
+  limit: number;
+  met: boolean;
+  detail: string;
+}
+
+const rows: Row[] = [];
+const targets: Target[] = [];
+const extra: Record<string, unknown> = {};
+
+function addTimed(section: string, t: TimedCmd, base?: TimedCmd): void {
+  rows.push({
+    section,
+    name: t.name,
+    median_ms: t.wall.median,
+    p25_ms: t.wall.p25,
+    p75_ms: t.wall.p75,
+    min_ms: t.wall.min,
+    n: t.wall.n,
+    cpu_ms: t.cpu,
+    ...(base ? { ratio: { to: base.name, value: t.wall.median / base.wall.median } } : {}),
+  });
+}
+
+function target(what: string, measured: number, limit: number, detail: string): void {
+  targets.push({ what, measured, limit, met: measured <= limit, detail });
+}
+
+// ---------------------------------------------------------------- sections
+
+async function benchVerify(f: Fixtures): Promise<void> {
+  const verify: Cmd = { name: 'leash verify (warm cache)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType] };
+  const check = await run(verify.argv[0]!, verify.argv.slice(1));
+  if (check.code !== 0 || !check.stdout.startsWith('cert-authority,')) throw new Error(`leash verify does not accept the benchmark certificate: ${check.stderr}`);
+  if (!/jwks":"cache"|"jwks":"cache"/.test(await readFile(f.audit, 'utf8'))) log('warning: the warm verify did not report jwks source "cache"');
+  const floor: Cmd = { name: 'runtime -e 0 (floor)', argv: [RUNTIME, '-e', '0'] };
+  const cmds: Cmd[] = [verify, floor];
+  if (f.floorSea) cmds.push({ name: 'empty SEA', argv: [f.floorSea.path] });
+  cmds.push({ name: 'leash --version', argv: [f.leash.path, '--version'] });
+  cmds.push({ name: '/bin/true', argv: ['/bin/true'] });
+  log(`verify: hyperfine ${ROUNDS}×${RUNS} runs × ${cmds.length} commands`);
+  const res = await hyperfine(cmds, CLEAN_ENV);
+  const floorT = res[1]!;
+  for (const r of res) addTimed('verify', r, r === floorT ? undefined : floorT);
+  const ratio = res[0]!.wall.median / floorT.wall.median;
+  target('verify warm ≤ 1.5 × floor (runtime -e 0)', ratio, 1.5, `${ms(res[0]!.wall.median)} ms vs ${ms(floorT.wall.median)} ms`);
+}
+
+function shellArgv(f: Fixtures, bin: string, profile = 'diagnostic'): string[] {
+  return [bin, '--config-dir', f.cfg.path, 'shell', '--profile', profile, '--identity', 'alice@example.com', '--session', '0123456789abcdef0123456789abcdef', '--expires', String(Math.floor(Date.now() / 1000) + 86_400)];
+}
+
+/** The environment sshd gives a forced command (roughly): the client's command and connection. */
+const SESSION_ENV = { ...CLEAN_ENV, SSH_ORIGINAL_COMMAND: 'uptime', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22', USER: 'root', HOME: '/root', SHELL: '/bin/bash' };
+
+async function benchShell(f: Fixtures): Promise<void> {
+  const shell: Cmd = { name: 'leash shell: uptime', argv: shellArgv(f, f.leash.path) };
+  const check = await run(shell.argv[0]!, shell.argv.slice(1), SESSION_ENV);
+  if (check.code !== 0 || !/load average/.test(check.stdout)) throw new Error(`leash shell did not run uptime: ${check.stderr}`);
+  const cmds: Cmd[] = [shell, { name: 'uptime', argv: [UPTIME] }, { name: 'runtime -e 0 (floor)', argv: [RUNTIME, '-e', '0'] }];
+  log(`shell: hyperfine ${ROUNDS}×${RUNS} runs × ${cmds.length} commands`);
+  const res = await hyperfine(cmds, SESSION_ENV);
+  const [s, u, fl] = res as [TimedCmd, TimedCmd, TimedCmd];
+  addTimed('shell', s, u);
+  addTimed('shell', u);
+  addTimed('shell', fl);
+  const budget = fl.wall.median + u.wall.median;
+  rows.push({ section: 'shell', name: 'floor + uptime (sum of medians)', median_ms: budget, p25_ms: NaN, p75_ms: NaN, min_ms: NaN, n: 0 });
+  const ratio = s.wall.median / budget;
+  rows[rows.length - 3]!.ratio = { to: 'floor + uptime', value: ratio };
+  target('shell uptime ≤ 1.5 × (floor + uptime)', ratio, 1.5, `${ms(s.wall.median)} ms vs ${ms(fl.wall.median)} + ${ms(u.wall.median)} ms`);
+}
+
+function corpus(): string[] {
+  return readFileSync(join(REPO, 'bench', 'corpus.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+}
+
+async function benchExplain(f: Fixtures): Promise<void> {
+  const lines = corpus();
+  // 1. In one process: the same decide() leash shell calls, on the same runtime.
+  const profile = loadProfile(f.cfg.path, 'diagnostic');
+  let allowed = 0;
+  for (const l of lines) if (decide(profile, l, realFs).allow) allowed++;
+  for (let i = 0; i < 20; i++) for (const l of lines) decide(profile, l, realFs); // warm up
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  while (Number(process.hrtime.bigint() - t0) < 1e9) {
+    for (const l of lines) decide(profile, l, realFs);
+    n += lines.length;
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  // First decisions in a fresh process are slower (cold code); measure that too.
+  const first = await coldDecisions(f, lines);
+  extra['explain'] = { commands: lines.length, allowed, denied: lines.length - allowed, decisions_per_second: n / secs, us_per_decision: (secs / n) * 1e6, first_pass_ms: first };
+  log(`explain: ${(n / secs).toFixed(0)} decisions/s warm, first pass over ${lines.length} in a fresh process ${first.toFixed(1)} ms`);
+
+  // 2. Per process: dist/leash explain on each corpus line (50 processes), against the floor.
+  const t1 = process.hrtime.bigint();
+  for (const l of lines) {
+    const r = await run(f.leash.path, ['--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', l]);
+    if (r.code !== 0 && r.code !== 126) throw new Error(`leash explain ${l}: exit ${r.code} ${r.stderr}`);
+  }
+  const perProcess = Number(process.hrtime.bigint() - t1) / 1e6 / lines.length;
+  (extra['explain'] as Record<string, unknown>)['dist_leash_explain_ms_per_command'] = perProcess;
+  const res = await hyperfine(
+    [
+      { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u ssh -n 50'] },
+      { name: 'runtime -e 0 (floor)', argv: [RUNTIME, '-e', '0'] },
+    ],
+    CLEAN_ENV,
+  );
+  addTimed('explain', res[0]!, res[1]!);
+  addTimed('explain', res[1]!);
+}
+
+/** The first pass over the corpus in a fresh runtime process (profile load + decisions, no code warm). */
+async function coldDecisions(f: Fixtures, lines: string[]): Promise<number> {
+  const work = await mkdtemp(join(tmpdir(), 'leash-bench-cold-'));
+  try {
+    const script = join(work, 'cold.cjs');
+    const { build } = (await import('esbuild')) as typeof import('esbuild');
+    await build({
+      stdin: {
+        contents: `import { loadProfile } from './src/policy/load.ts'; import { decide } from './src/shell/decide.ts'; import { realFs } from './src/policy/fs-view.ts';
+const lines = JSON.parse(process.argv[3]); const t0 = process.hrtime.bigint(); const p = loadProfile(process.argv[2], 'diagnostic');
+for (const l of lines) decide(p, l, realFs); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6));`,
+        resolveDir: REPO,
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: script,
+      logLevel: 'warning',
+    });
+    const r = await mustRun(RUNTIME, [script, f.cfg.path, JSON.stringify(lines)]);
+    return Number(r.stdout);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function benchCold(f: Fixtures): Promise<void> {
+  const cache = join(f.coldCfg.path, 'jwks-cache');
+  const verify = (cfg: string): string[] => [f.leash.path, '--config-dir', cfg, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType];
+  const clear = `find ${cache} -mindepth 1 -delete`;
+  const before = f.op.keyRequests();
+  const res: TimedCmd[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'leash-bench-cold-'));
+  try {
+    // The cold command needs a --prepare (empty the cache before each run), so it gets its own hyperfine call per round.
+    const cold: number[] = [];
+    const cpu: number[] = [];
+    const warm: number[] = [];
+    const warmCpu: number[] = [];
+    const warmCmd = verify(f.cfg.path);
+    log(`cold: hyperfine ${ROUNDS}×${RUNS} runs, empty cache (discovery + JWKS from the local provider) vs warm`);
+    for (let r = 0; r < ROUNDS; r++) {
+      const json = join(dir, `c${r}.json`);
+      await mustRun('/usr/bin/hyperfine', ['-N', '--style', 'none', '-w', '1', '-r', String(RUNS), '--prepare', clear, '--export-json', json, '-n', 'cold', verify(f.coldCfg.path).map(q).join(' ')], CLEAN_ENV);
+      const jw = join(dir, `w${r}.json`);
+      await mustRun('/usr/bin/hyperfine', ['-N', '--style', 'none', '-w', '3', '-r', String(RUNS), '--export-json', jw, '-n', 'warm', warmCmd.map(q).join(' ')], CLEAN_ENV);
+      for (const [file, t, c] of [[json, cold, cpu], [jw, warm, warmCpu]] as const) {
+        const o = JSON.parse(await readFile(file, 'utf8')) as { results: { times: number[]; user: number; system: number }[] };
+        t.push(...o.results[0]!.times.map((x) => x * 1000));
+        c.push((o.results[0]!.user + o.results[0]!.system) * 1000);
+      }
+    }
+    res.push({ name: 'leash verify, cold (empty JWKS cache)', command: verify(f.coldCfg.path).map(q).join(' '), times: cold, wall: stats(cold), cpu: stats(cpu).mean });
+    res.push({ name: 'leash verify, warm', command: warmCmd.map(q).join(' '), times: warm, wall: stats(warm), cpu: stats(warmCpu).mean });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const fetched = f.op.keyRequests() - before;
+  if (fetched < ROUNDS * RUNS * 2) throw new Error(`cold verify made only ${fetched} discovery/JWKS requests for ${ROUNDS * RUNS} runs: the cache was not cold`);
+  addTimed('cold', res[0]!, res[1]!);
+  addTimed('cold', res[1]!);
+  extra['cold_provider_requests'] = fetched;
+}
+
+/** Peak RSS in KiB of one run, from GNU time. */
+async function peakRss(argv: string[], env: Record<string, string>): Promise<number> {
+  const r = await run('/usr/bin/time', ['-f', 'RSS %M', ...argv], env);
+  const m = /RSS (\d+)\s*$/.exec(r.stderr);
+  if (!m) throw new Error(`/usr/bin/time ${argv.join(' ')}: ${r.stderr}`);
+  return Number(m[1]);
+}
+
+function roleCommands(f: Fixtures): { name: string; argv: string[]; env: Record<string, string> }[] {
+  const list = [
+    { name: 'runtime -e 0 (floor)', argv: [RUNTIME, '-e', '0'], env: CLEAN_ENV },
+    ...(f.floorSea ? [{ name: 'empty SEA', argv: [f.floorSea.path], env: CLEAN_ENV }] : []),
+    { name: 'leash --version', argv: [f.leash.path, '--version'], env: CLEAN_ENV },
+    { name: 'leash verify (warm cache)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType], env: CLEAN_ENV },
+    { name: 'leash shell: uptime', argv: shellArgv(f, f.leash.path), env: SESSION_ENV },
+    { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u ssh -n 50'], env: CLEAN_ENV },
+  ];
+  return list;
+}
+
+async function benchRss(f: Fixtures): Promise<void> {
+  const out: Record<string, { median_kib: number; max_kib: number }> = {};
+  for (const c of roleCommands(f)) {
+    const xs: number[] = [];
+    for (let i = 0; i < 7; i++) xs.push(await peakRss(c.argv, c.env));
+    const s = stats(xs);
+    out[c.name] = { median_kib: s.median, max_kib: s.max };
+  }
+  // Cold verify: empty the cache first.
+  const cache = join(f.coldCfg.path, 'jwks-cache');
+  const coldXs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await mustRun('/usr/bin/find', [cache, '-mindepth', '1', '-delete']);
+    coldXs.push(await peakRss([f.leash.path, '--config-dir', f.coldCfg.path, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType], CLEAN_ENV));
+  }
+  out['leash verify, cold (empty JWKS cache)'] = { median_kib: stats(coldXs).median, max_kib: stats(coldXs).max };
+  extra['peak_rss'] = out;
+  const leashMax = Math.max(...Object.entries(out).filter(([k]) => k.startsWith('leash')).map(([, v]) => v.max_kib));
+  target('peak RSS of every leash invocation ≤ 80 MiB', leashMax / 1024, 80, `largest: ${(leashMax / 1024).toFixed(1)} MiB`);
+}
+
+async function benchCallgrind(f: Fixtures): Promise<void> {
+  const out: Record<string, number> = {};
+  for (const c of roleCommands(f)) {
+    const r = await run('/usr/bin/valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', ...c.argv], c.env, 600_000);
+    const m = /Collected : (\d+)/.exec(r.stderr);
+    if (!m) {
+      log(`callgrind ${c.name}: no count (${r.stderr.slice(-300)})`);
+      continue;
+    }
+    out[c.name] = Number(m[1]);
+    log(`callgrind ${c.name}: ${(Number(m[1]) / 1e6).toFixed(0)} M instructions`);
+  }
+  extra['instructions'] = out;
+}
+
+// ---- end to end through sshd
+
+interface E2e {
+  leash: Sshd;
+  plain: Sshd;
+  plainKey: string;
+}
+
+async function startServers(f: Fixtures): Promise<E2e> {
+  const plainKey = await generateKey(f.keyDir, 'id_plain', 'ecdsa'); // the same key type as the certificate's
+  const leash = await startSshd({ authorizedKeysCommand: `${f.leash.path} --config-dir ${f.cfg.path} verify %u %k %t`, authorizedKeysCommandUser: AKC_USER, authorizedKeysFile: 'none' });
+  f.cleanups.push(leash.stop);
+  const plain = await startSshd({ authorizedKeys: { [AGENT]: [plainKey.publicKey] } });
+  f.cleanups.push(plain.stop);
+  return { leash, plain, plainKey: plainKey.path };
+}
+
+const sshEnv = { PATH, HOME: '/root' };
+const okUptime = (r: RunResult): string | null => (r.code === 0 && /load average/.test(r.stdout) ? null : 'did not print uptime');
+
+async function interleaved(pairs: [string, () => Promise<number>][], runs: number, warmup = 3): Promise<Map<string, number[]>> {
+  const times = new Map<string, number[]>(pairs.map(([n]) => [n, []]));
+  for (let i = 0; i < warmup; i++) for (const [, fn] of pairs) await fn();
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? pairs : [...pairs].reverse();
+    for (const [name, fn] of order) times.get(name)!.push(await fn());
+  }
+  return times;
+}
+
+function addPair(section: string, t: Map<string, number[]>, a: string, b: string): number {
+  const sa = stats(t.get(a)!);
+  const sb = stats(t.get(b)!);
+  rows.push({ section, name: a, median_ms: sa.median, p25_ms: sa.p25, p75_ms: sa.p75, min_ms: sa.min, n: sa.n, ratio: { to: b, value: sa.median / sb.median } });
+  rows.push({ section, name: b, median_ms: sb.median, p25_ms: sb.p25, p75_ms: sb.p75, min_ms: sb.min, n: sb.n });
+  return sa.median / sb.median;
+}
+
+async function benchE2e(f: Fixtures, s: E2e): Promise<void> {
+  const viaLeash = sshArgs({ port: s.leash.port, user: AGENT, key: f.alice.keyPath, cert: f.alice.certPath, command: 'uptime' });
+  const viaPlain = sshArgs({ port: s.plain.port, user: AGENT, key: s.plainKey, command: 'uptime' });
+  log(`e2e: ${E2E_RUNS} logins each, interleaved`);
+  const t = await interleaved(
+    [
+      ['ssh uptime: sshd + leash (verify ×2 + shell)', () => timed('/usr/bin/ssh', viaLeash, sshEnv, okUptime)],
+      ['ssh uptime: sshd + plain authorized_keys', () => timed('/usr/bin/ssh', viaPlain, sshEnv, okUptime)],
+    ],
+    E2E_RUNS,
+  );
+  const ratio = addPair('e2e', t, 'ssh uptime: sshd + leash (verify ×2 + shell)', 'ssh uptime: sshd + plain authorized_keys');
+  const a = stats(t.get('ssh uptime: sshd + leash (verify ×2 + shell)')!).median;
+  const b = stats(t.get('ssh uptime: sshd + plain authorized_keys')!).median;
+  target('login ≤ 1.5 × plain sshd (stretch 1.3 ×)', ratio, 1.5, `${ms(a)} ms vs ${ms(b)} ms (+${ms(a - b)} ms)`);
+}
+
+async function benchMux(f: Fixtures, s: E2e): Promise<void> {
+  const ctlDir = await mkdtemp(join(tmpdir(), 'leash-bench-mux-'));
+  f.cleanups.push(() => rm(ctlDir, { recursive: true, force: true }));
+  const servers = [
+    { name: 'leash', base: sshArgs({ port: s.leash.port, user: AGENT, key: f.alice.keyPath, cert: f.alice.certPath }), ctl: join(ctlDir, 'leash') },
+    { name: 'plain', base: sshArgs({ port: s.plain.port, user: AGENT, key: s.plainKey }), ctl: join(ctlDir, 'plain') },
+  ];
+  for (const srv of servers) {
+    // The master: authenticates once (leash verify ×2 here) and stays in the background.
+    const dest = srv.base[srv.base.length - 1]!;
+    const opts = srv.base.slice(0, -1);
+    // -f: ssh forks into the background after authenticating; its stdio is
+    // ignored so that nothing waits for the background master's pipes.
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn('/usr/bin/ssh', [...opts, '-o', 'ControlMaster=yes', '-o', `ControlPath=${srv.ctl}`, '-o', 'ControlPersist=900', '-N', '-f', dest], { env: sshEnv, stdio: 'ignore' });
+      child.on('error', () => resolve(null));
+      child.on('exit', (c) => resolve(c));
+    });
+    if (code !== 0) throw new Error(`ssh ControlMaster for ${srv.name} exited ${code}`);
+    await mustRun('/usr/bin/ssh', ['-F', '/dev/null', '-o', `ControlPath=${srv.ctl}`, '-O', 'check', dest], sshEnv);
+    f.cleanups.push(async () => void (await run('/usr/bin/ssh', ['-F', '/dev/null', '-o', `ControlPath=${srv.ctl}`, '-O', 'exit', dest], sshEnv)));
+  }
+  const client = (srv: (typeof servers)[number]): string[] => {
+    const dest = srv.base[srv.base.length - 1]!;
+    return [...srv.base.slice(0, -1), '-o', 'ControlMaster=no', '-o', `ControlPath=${srv.ctl}`, dest, '--', 'uptime'];
+  };
+  log(`mux: ${E2E_RUNS} commands each over an open ControlMaster connection, interleaved`);
+  const A = 'ssh uptime over ControlMaster: leash shell';
+  const B = 'ssh uptime over ControlMaster: plain';
+  const t = await interleaved(
+    [
+      [A, () => timed('/usr/bin/ssh', client(servers[0]!), sshEnv, okUptime)],
+      [B, () => timed('/usr/bin/ssh', client(servers[1]!), sshEnv, okUptime)],
+    ],
+    E2E_RUNS,
+  );
+  const ratio = addPair('mux', t, A, B);
+  const a = stats(t.get(A)!).median;
+  const b = stats(t.get(B)!).median;
+  target('per command over ControlMaster ≤ 1.5 × plain', ratio, 1.5, `${ms(a)} ms vs ${ms(b)} ms (+${ms(a - b)} ms)`);
+}
+
+// ---------------------------------------------------------------- report
+
+function machine(): Record<string, unknown> {
+  const c = cpus();
+  const git = runSync('/usr/bin/git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']).stdout.trim();
+  const dirty = runSync('/usr/bin/git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'build']).stdout.trim() !== '';
+  const osRelease = readFileSync('/etc/os-release', 'utf8');
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    memory_gib: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: runSync('/usr/bin/uname', ['-r']).stdout.trim(),
+    os: /^PRETTY_NAME="?([^"\n]*)/m.exec(osRelease)?.[1] ?? 'unknown',
+    runtime: runSync(RUNTIME, ['--version']).stdout.trim(),
+    openssh: runSync('/usr/bin/ssh', ['-V']).stderr.trim(),
+    hyperfine: runSync('/usr/bin/hyperfine', ['--version']).stdout.trim(),
+    leash: runSync(LEASH_SRC, ['--version']).stdout.trim(),
+    dist_leash_mib: +(readFileSync(LEASH_SRC).length / 2 ** 20).toFixed(1),
+    commit: `${git}${dirty ? ' (+ uncommitted changes in src/ or build/)' : ''}`,
+  };
+}
+
+function markdown(info: Record<string, unknown>, started: string, load: { start: number[]; end: number[] }): string {
+  const out: string[] = [];
+  out.push(`# leash benchmark — ${started}`, '');
+  out.push(
+    `Machine: ${info['cpu']}, ${info['cores']} cores, ${info['memory_gib']} GiB, ${info['os']}, Linux ${info['kernel']}; ` +
+      `${info['leash']} (${info['commit']}, ${info['dist_leash_mib']} MiB) on Node ${info['runtime']}; ${info['openssh']}; ${info['hyperfine']}. ` +
+      `Load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at the start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at the end.`,
+    '',
+  );
+  out.push('Wall time per run: median, interquartile range (p25–p75), minimum, runs. Ratio = median ÷ median of the row named, measured in the same run.', '');
+  out.push('| section | command | median ms | p25–p75 ms | min ms | runs | CPU ms | ratio |', '|---|---|---:|---:|---:|---:|---:|---|');
+  for (const r of rows) {
+    const iqr = Number.isNaN(r.p25_ms) ? '' : `${ms(r.p25_ms)}–${ms(r.p75_ms)}`;
+    out.push(`| ${r.section} | ${r.name} | ${ms(r.median_ms)} | ${iqr} | ${Number.isNaN(r.min_ms) ? '' : ms(r.min_ms)} | ${r.n || ''} | ${r.cpu_ms === undefined ? '' : ms(r.cpu_ms)} | ${r.ratio ? `${r.ratio.value.toFixed(2)} × ${r.ratio.to}` : ''} |`);
+  }
+  out.push('');
+  if (targets.length) {
+    out.push('| target | measured | limit | met |', '|---|---:|---:|---|');
+    for (const t of targets) out.push(`| ${t.what} | ${t.measured.toFixed(2)} (${t.detail}) | ${t.limit} | ${t.met ? 'yes' : '**no**'} |`);
+    out.push('');
+  }
+  const ex = extra['explain'] as Record<string, number> | undefined;
+  if (ex) {
+    out.push(
+      `Policy evaluation (bench/corpus.txt, ${ex['commands']} lines, ${ex['allowed']} allowed, ${ex['denied']} denied, diagnostic profile, real filesystem): ` +
+        `${Math.round(ex['decisions_per_second']!).toLocaleString('en')} decisions/s in one warm process (${ex['us_per_decision']!.toFixed(1)} µs each); ` +
+        `profile load + first pass over all ${ex['commands']} in a fresh process ${ex['first_pass_ms']!.toFixed(1)} ms; ` +
+        `\`dist/leash explain\` once per line: ${ex['dist_leash_explain_ms_per_command']!.toFixed(1)} ms per process. Start-up, not policy, is the cost.`,
+      '',
+    );
+  }
+  const rss = extra['peak_rss'] as Record<string, { median_kib: number; max_kib: number }> | undefined;
+  const ins = extra['instructions'] as Record<string, number> | undefined;
+  if (rss || ins) {
+    const names = [...new Set([...Object.keys(rss ?? {}), ...Object.keys(ins ?? {})])];
+    out.push('| invocation | peak RSS MiB (median / max) | instructions (callgrind) |', '|---|---:|---:|');
+    for (const n of names) {
+      const r = rss?.[n];
+      const i = ins?.[n];
+      out.push(`| ${n} | ${r ? `${(r.median_kib / 1024).toFixed(1)} / ${(r.max_kib / 1024).toFixed(1)}` : ''} | ${i ? `${(i / 1e6).toFixed(0)} M` : ''} |`);
+    }
+    out.push('');
+  }
+  if (extra['cold_provider_requests'] !== undefined) out.push(`Cold runs made ${extra['cold_provider_requests']} requests to the provider (discovery + JWKS each); warm runs none.`, '');
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  for (const k of Object.keys(process.env)) if (k.startsWith('NODE_')) throw new Error(`${k} is set: run through \`npm run bench\` (bench/run.mjs clears it)`);
+  const started = new Date().toISOString();
+  const loadStart = loadavg();
+  const info = machine();
+  log(`${info['cpu']}, ${info['cores']} cores, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+  const f = await setUp();
+  if (opt['setup-only']) {
+    const verify = [f.leash.path, '--config-dir', f.cfg.path, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType];
+    process.stdout.write(`${JSON.stringify({ leash: f.leash.path, floor: f.floorSea?.path, config: f.cfg.path, coldConfig: f.coldCfg.path, cert: f.alice.certPath, key: f.alice.keyPath, verify, shell: shellArgv(f, f.leash.path), shellEnv: SESSION_ENV }, null, 2)}\n`);
+    log('--setup-only: left everything in place (the JWKS cache stays warm for an hour; the provider is gone)');
+    return;
+  }
+  try {
+    if (want('verify')) await benchVerify(f);
+    if (want('shell')) await benchShell(f);
+    if (want('explain')) await benchExplain(f);
+    if (want('cold')) await benchCold(f);
+    if (want('rss')) await benchRss(f);
+    if (want('callgrind')) await benchCallgrind(f);
+    if (want('e2e') || want('mux')) {
+      const s = await startServers(f);
+      if (want('e2e')) await benchE2e(f, s);
+      if (want('mux')) await benchMux(f, s);
+    }
+  } finally {
+    for (const c of f.cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup: ${String(err)}`));
+  }
+  const load = { start: loadStart, end: loadavg() };
+  const result = { started, machine: info, load, settings: { rounds: ROUNDS, runs: RUNS, e2e_runs: E2E_RUNS, sections: [...only] }, rows, targets, ...extra };
+  await mkdir(RESULTS, { recursive: true });
+  const md = markdown(info, started, load);
+  await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(join(RESULTS, 'latest.md'), md);
+  process.stdout.write(`${md}\n`);
+  log(`wrote ${join(RESULTS, 'latest.json')} and latest.md`);
+}
+
+await main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
