@@ -491,6 +491,17 @@ ensure_dir "$CONFIG_DIR" root:root 0755
 ensure_dir "$CONFIG_DIR/policies" root:root 0755
 put_conf "$src_template" "$CONFIG_DIR/leash.yaml"
 for f in "$src_policies"/*.yaml "$src_policies"/schema.json; do put_conf "$f" "$CONFIG_DIR/policies/$(basename "$f")"; done
+# Validate everything once and write the compiled cache (<config-dir>/.compiled),
+# so logins do not parse YAML. An invalid file is reported, not fatal: leash
+# refuses what does not load until it is fixed (then: leash policy check).
+if [ -z "$ROOT" ] && [ "$DRY" = 0 ]; then
+  if "$(r "$BIN")" --config-dir "$CONFIG_DIR" policy check >"$TMP/check" 2>&1; then
+    ok "configuration validates; compiled cache current"
+  else
+    warn "configuration does not validate (logins are refused until it does):"
+    sed 's/^/           /' "$TMP/check"
+  fi
+fi
 state_add "setting config-dir $CONFIG_DIR"
 state_add "setting user $LEASH_USER"
 state_add "setting audit-group $AUDIT_GROUP"

@@ -318,6 +318,12 @@ async function setUpInto(cleanups: (() => Promise<void>)[]): Promise<Fixtures> {
   // Warm cache: what the refresh timer keeps filled.
   const refresh = await run(leash.path, ['--config-dir', cfg.path, 'jwks', 'refresh']);
   if (refresh.code !== 0) throw new Error(`leash jwks refresh: ${refresh.stdout}${refresh.stderr}`);
+  // As install.sh does: validate as root and write the compiled cache, so
+  // logins skip YAML parsing, in both configurations.
+  for (const dir of [cfg.path, coldCfg.path]) {
+    const check = await run(leash.path, ['--config-dir', dir, 'policy', 'check']);
+    if (check.code !== 0 || !check.stdout.includes('compiled cache updated')) throw new Error(`leash policy check: ${check.stdout}${check.stderr}`);
+  }
   return { leash, floorSea, op, alice, cfg, coldCfg, audit, keyDir, cleanups };
 }
 
@@ -419,7 +425,7 @@ function corpus(): string[] {
 async function benchExplain(f: Fixtures): Promise<void> {
   const lines = corpus();
   // 1. In one process: the same decide() leash shell calls, on the same runtime.
-  const profile = loadProfile(f.cfg.path, 'diagnostic');
+  const profile = await loadProfile(f.cfg.path, 'diagnostic');
   let allowed = 0;
   for (const l of lines) if (decide(profile, l, realFs).allow) allowed++;
   for (let i = 0; i < 20; i++) for (const l of lines) decide(profile, l, realFs); // warm up
@@ -463,8 +469,8 @@ async function coldDecisions(f: Fixtures, lines: string[]): Promise<number> {
     await build({
       stdin: {
         contents: `import { loadProfile } from './src/policy/load.ts'; import { decide } from './src/shell/decide.ts'; import { realFs } from './src/policy/fs-view.ts';
-const lines = JSON.parse(process.argv[3]); const t0 = process.hrtime.bigint(); const p = loadProfile(process.argv[2], 'diagnostic');
-for (const l of lines) decide(p, l, realFs); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6));`,
+const lines = JSON.parse(process.argv[3]); const t0 = process.hrtime.bigint(); void loadProfile(process.argv[2], 'diagnostic').then((p) => {
+for (const l of lines) decide(p, l, realFs); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6)); });`,
         resolveDir: REPO,
         loader: 'ts',
       },

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_AUDIT_LOG } from '../audit/log.js';
 import { LeashError } from '../errors.js';
-import { readTrustedFile } from './trusted-file.js';
-import { YamlReader, parseDuration, type YamlNode } from './yaml-reader.js';
+import { readCompiled, writeCompiled } from './compiled-cache.js';
 
 export const EXPIRATION_POLICIES = ['12h', '24h', '48h', '1week', 'oidc', 'oidc_refreshed', 'never'] as const;
 export type ExpirationPolicy = (typeof EXPIRATION_POLICIES)[number];
@@ -44,10 +43,6 @@ export interface LeashConfig {
 export const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
 export const DEFAULT_MAX_STALE = 7 * 86400;
 
-const TOP_KEYS = ['providers', 'grants', 'deny', 'audit_log', 'default_profile', 'jwks_cache_dir', 'max_stale'] as const;
-const PROVIDER_KEYS = ['issuer', 'client_id', 'expiration', 'jwks_file'] as const;
-const GRANT_KEYS = ['identity', 'issuer', 'principals', 'profile', 'max_session'] as const;
-const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Local user names as leash will write them into an authorized_keys line. */
 export const PRINCIPAL_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
@@ -55,110 +50,34 @@ export function leashConfigPath(configDir: string): string {
   return join(configDir, 'leash.yaml');
 }
 
+/** leash.yaml's settings when the file does not exist (only the shell may run on them). */
+export function defaultLeashConfig(): LeashConfig {
+  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, maxStale: DEFAULT_MAX_STALE };
+}
+
 /**
  * Loads <config-dir>/leash.yaml. `required` decides what a missing file means:
  * the verifier cannot work without providers and grants, while the shell can
- * run on defaults (a host that uses ForceCommand without the verifier).
+ * run on defaults (a host that uses ForceCommand without the verifier). From
+ * the compiled cache when it is current (see compiled-cache.ts), otherwise
+ * parsed and validated from the YAML.
  */
-export function loadLeashConfig(configDir: string, required: boolean): LeashConfig {
-  const file = leashConfigPath(configDir);
-  let text: string;
-  try {
-    text = readTrustedFile(file);
-  } catch (err) {
-    if (!required && err instanceof LeashError && err.code === 'CONFIG_MISSING' && err.message.startsWith(`${file}:`)) {
-      return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, maxStale: DEFAULT_MAX_STALE };
-    }
-    throw err;
+export async function loadLeashConfig(configDir: string, required: boolean): Promise<LeashConfig> {
+  const cached = readCompiled(configDir, 'leash');
+  if (cached !== null) return cached as LeashConfig;
+  const { loadLeashConfigFromYaml } = await import('./leash-config-parse.js');
+  const loaded = loadLeashConfigFromYaml(configDir);
+  if (loaded === null) {
+    if (required) throw new LeashError('CONFIG_MISSING', `${leashConfigPath(configDir)}: no such file`);
+    return defaultLeashConfig();
   }
-  return parseLeashConfig(file, text);
+  return loaded.config;
 }
 
-export function parseLeashConfig(file: string, text: string): LeashConfig {
-  const y: YamlReader = new YamlReader(file, text);
-  const config: LeashConfig = { file, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, maxStale: DEFAULT_MAX_STALE };
-  if (y.root === null) return config; // an empty file is all defaults
-  const top = y.map(y.root, 'leash.yaml', TOP_KEYS);
-  const at = (node: YamlNode): string => `${file}:${y.where(node).line}`;
-
-  const absolute = (node: YamlNode, what: string): string => {
-    const p = y.string(node, what);
-    if (!p.startsWith('/') || p.includes('\0')) y.fail(node, `${what} must be an absolute path`);
-    return p;
-  };
-  const duration = (node: YamlNode, what: string): number => {
-    const s = parseDuration(y.string(node, what));
-    if (s === null) y.fail(node, `${what} must be a duration like 30m, 4h, 7d`);
-    return s;
-  };
-
-  const providers = top.get('providers');
-  if (providers) {
-    for (const [i, node] of y.seq(providers.value, 'providers').entries()) {
-      const what = `providers[${i}]`;
-      const m = y.map(node, what, PROVIDER_KEYS, ['issuer', 'client_id', 'expiration']);
-      const expiration = y.string(m.get('expiration')!.value, `${what}.expiration`);
-      if (!(EXPIRATION_POLICIES as readonly string[]).includes(expiration)) {
-        y.fail(m.get('expiration')!.value, `${what}.expiration must be one of ${EXPIRATION_POLICIES.join(', ')}`);
-      }
-      const issuer = y.string(m.get('issuer')!.value, `${what}.issuer`);
-      if (!/^https?:\/\/[^\s]+$/.test(issuer)) y.fail(m.get('issuer')!.value, `${what}.issuer must be an https URL`);
-      if (config.providers.some((p) => p.issuer === issuer)) y.fail(m.get('issuer')!.value, `${what}: issuer ${issuer} is listed twice`);
-      const provider: ProviderConfig = {
-        issuer,
-        clientId: y.string(m.get('client_id')!.value, `${what}.client_id`),
-        expiration: expiration as ExpirationPolicy,
-        source: at(node),
-      };
-      const jwks = m.get('jwks_file');
-      if (jwks) provider.jwksFile = absolute(jwks.value, `${what}.jwks_file`);
-      config.providers.push(provider);
-    }
-  }
-
-  const grants = top.get('grants');
-  if (grants) {
-    for (const [i, node] of y.seq(grants.value, 'grants').entries()) {
-      const what = `grants[${i}]`;
-      const m = y.map(node, what, GRANT_KEYS, ['identity', 'issuer', 'principals', 'profile']);
-      const principals = y.strings(m.get('principals')!.value, `${what}.principals`);
-      if (principals.length === 0) y.fail(m.get('principals')!.value, `${what}.principals must name at least one local user`);
-      for (const p of principals) if (!PRINCIPAL_NAME.test(p)) y.fail(m.get('principals')!.value, `${what}.principals: "${p}" is not a valid local user name`);
-      const profile = y.string(m.get('profile')!.value, `${what}.profile`);
-      if (!PROFILE_NAME.test(profile)) y.fail(m.get('profile')!.value, `${what}.profile must match ${PROFILE_NAME.source}`);
-      const grant: GrantConfig = {
-        identity: y.string(m.get('identity')!.value, `${what}.identity`),
-        issuer: y.string(m.get('issuer')!.value, `${what}.issuer`),
-        principals,
-        profile,
-        source: at(node),
-      };
-      const max = m.get('max_session');
-      if (max) grant.maxSession = duration(max.value, `${what}.max_session`);
-      config.grants.push(grant);
-    }
-  }
-
-  const deny = top.get('deny');
-  if (deny && deny.value !== null) {
-    const m = y.map(deny.value, 'deny', ['identities', 'users']);
-    const ids = m.get('identities');
-    if (ids) config.deny.identities = y.strings(ids.value, 'deny.identities');
-    const users = m.get('users');
-    if (users) config.deny.users = y.strings(users.value, 'deny.users');
-  }
-
-  const audit = top.get('audit_log');
-  if (audit) config.auditLog = absolute(audit.value, 'audit_log');
-  const cache = top.get('jwks_cache_dir');
-  if (cache) config.jwksCacheDir = absolute(cache.value, 'jwks_cache_dir');
-  const stale = top.get('max_stale');
-  if (stale) config.maxStale = duration(stale.value, 'max_stale');
-  const def = top.get('default_profile');
-  if (def) {
-    const name = y.string(def.value, 'default_profile');
-    if (!PROFILE_NAME.test(name)) y.fail(def.value, `default_profile must match ${PROFILE_NAME.source}`);
-    config.defaultProfile = name;
-  }
-  return config;
+/** Validates leash.yaml and writes its compiled cache (root only). Returns the cache path, or null without a leash.yaml. */
+export async function compileLeashConfig(configDir: string): Promise<string | null> {
+  const { loadLeashConfigFromYaml } = await import('./leash-config-parse.js');
+  const loaded = loadLeashConfigFromYaml(configDir);
+  return loaded === null ? null : writeCompiled(configDir, 'leash', [loaded.source], loaded.config);
 }
+

@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { CommandContext } from '../cli.js';
+import type { CommandContext } from '../context.js';
 import { DEFAULT_CONFIG_DIR, resolveConfigDir } from '../config/dir.js';
-import { loadLeashConfig, leashConfigPath, type GrantConfig, type LeashConfig, type ProviderConfig } from '../config/leash-config.js';
+import { loadLeashConfigFromYaml } from '../config/leash-config-parse.js';
+import { leashConfigPath, type GrantConfig, type LeashConfig, type ProviderConfig } from '../config/leash-config.js';
+import { readCompiled } from '../config/compiled-cache.js';
 import { readFileChecked } from '../config/read-checked.js';
-import { asLeashError } from '../errors.js';
+import { asLeashError, LeashError } from '../errors.js';
 import { binaryStatus } from '../policy/binary.js';
 import { realFs } from '../policy/fs-view.js';
-import { loadProfile } from '../policy/load.js';
+import { loadProfileFromYaml } from '../policy/parse.js';
 import { discoverJwks } from '../verify/discovery.js';
 import { REFRESH_AGE, cacheFileStem, readPinnedJwks } from '../verify/jwks-cache.js';
 import { loadOpksshFiles } from '../verify/opkssh-files.js';
@@ -56,7 +58,10 @@ export async function runDoctor(ctx: CommandContext, out: (text: string) => void
   let providers: ProviderConfig[] = [];
   let grants: GrantConfig[] = [];
   try {
-    config = loadLeashConfig(configDir, true);
+    // The YAML itself, not the compiled cache: the doctor checks what the operator wrote.
+    const loaded = loadLeashConfigFromYaml(configDir);
+    if (loaded === null) throw new LeashError('CONFIG_MISSING', `${leashConfigPath(configDir)}: no such file`);
+    config = loaded.config;
     const migrated = loadOpksshFiles(configDir, config);
     providers = [...config.providers, ...migrated.providers];
     grants = [...config.grants, ...migrated.grants];
@@ -138,7 +143,8 @@ function checkPolicies(configDir: string, grants: readonly GrantConfig[]): Check
   for (const name of names) {
     const what = `profile ${name}`;
     try {
-      const profile = loadProfile(configDir, name);
+      // The YAML itself, not the compiled cache: the doctor checks what the operator wrote.
+      const { profile } = loadProfileFromYaml(configDir, name);
       loaded.add(name);
       const unsafe: string[] = [];
       const missing: string[] = [];
@@ -163,6 +169,10 @@ function checkPolicies(configDir: string, grants: readonly GrantConfig[]): Check
     }
   }
   if (names.length === 0) results.push({ name: 'policies', status: 'fail', detail: `no profiles in ${dir}`, fix: 'run install.sh (it installs the shipped profiles)' });
+  // Without a current compiled cache logins still work, but parse YAML three times per login.
+  const stale = [...names.filter((n) => loaded.has(n) && readCompiled(configDir, `policies.${n}`) === null).map((n) => `${n}.yaml`), ...(readCompiled(configDir, 'leash') === null ? ['leash.yaml'] : [])];
+  if (stale.length > 0) results.push({ name: 'compiled cache', status: 'warn', detail: `not current for ${stale.join(', ')}: logins parse the YAML (slower)`, fix: `leash --config-dir ${configDir} policy check` });
+  else if (names.length > 0) results.push({ name: 'compiled cache', status: 'ok', detail: 'current for leash.yaml and every profile' });
   return results;
 }
 

@@ -28,7 +28,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 
   let setup: { audit: AuditLog; configDir: string; defaultProfile: string | undefined };
   try {
-    setup = openSession(ctx, underSshd);
+    setup = await openSession(ctx, underSshd);
   } catch (err) {
     const e = asLeashError(err, 'CONFIG_ERROR');
     stderr(`configuration error (${e.code}): ${e.message}`);
@@ -68,7 +68,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 
     let profile: Profile;
     try {
-      profile = loadProfile(configDir, profileName);
+      profile = await loadProfile(configDir, profileName);
     } catch (err) {
       const e = asLeashError(err, 'PROFILE_INVALID');
       return deny('PROFILE_INVALID', `profile ${profileName} does not load, so nothing is allowed: ${e.message}`, EXIT.CONFIG);
@@ -115,9 +115,9 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 }
 
 /** Configuration and the audit log, both needed before any decision. */
-function openSession(ctx: CommandContext, underSshd: boolean): { audit: AuditLog; configDir: string; defaultProfile: string | undefined } {
+async function openSession(ctx: CommandContext, underSshd: boolean): Promise<{ audit: AuditLog; configDir: string; defaultProfile: string | undefined }> {
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, !underSshd);
-  const config = loadLeashConfig(configDir, false);
+  const config = await loadLeashConfig(configDir, false);
   const auditPath = (!underSshd ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog;
   return { audit: AuditLog.open(auditPath), configDir, defaultProfile: config.defaultProfile };
 }

@@ -19,7 +19,7 @@ export async function runExplain(ctx: CommandContext): Promise<number> {
   const command = ctx.positionals.join(' ');
   let profile;
   try {
-    profile = loadProfile(resolveConfigDir(ctx.configDirFlag, ctx.env, true), name);
+    profile = await loadProfile(resolveConfigDir(ctx.configDirFlag, ctx.env, true), name);
   } catch (err) {
     const e = asLeashError(err, 'PROFILE_INVALID');
     if (json) process.stdout.write(JSON.stringify({ decision: 'deny', reason: 'PROFILE_INVALID', detail: e.message }) + '\n');

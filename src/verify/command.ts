@@ -25,7 +25,7 @@ export async function runVerify(ctx: CommandContext): Promise<number> {
   const facts: VerifyFacts = {};
   let audit: AuditLog | undefined;
   try {
-    const { verifyCtx, log, problems } = setUp(ctx);
+    const { verifyCtx, log, problems } = await setUp(ctx);
     audit = log;
     for (const p of problems) process.stderr.write(`leash: opkssh migration: ${p}\n`);
     const result = await verifyLogin(request, verifyCtx, facts);
@@ -57,9 +57,9 @@ export async function runVerify(ctx: CommandContext): Promise<number> {
 }
 
 /** Configuration, opkssh rows, the audit log and this binary's path: everything a verification needs. */
-function setUp(ctx: CommandContext): { verifyCtx: VerifyContext; log: AuditLog; problems: string[] } {
+async function setUp(ctx: CommandContext): Promise<{ verifyCtx: VerifyContext; log: AuditLog; problems: string[] }> {
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
-  const config = loadLeashConfig(configDir, true);
+  const config = await loadLeashConfig(configDir, true);
   const log = AuditLog.open((ctx.env['SSH_CONNECTION'] === undefined ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog);
   const migrated = loadOpksshFiles(configDir, config);
   return {
@@ -110,7 +110,7 @@ async function explain(ctx: CommandContext): Promise<number> {
     const [keyType = '', keyBase64 = ''] = readFileSync(certFile, 'utf8').trim().split(/\s+/);
     request = { user, keyBase64, keyType };
     const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
-    const config = loadLeashConfig(configDir, true);
+    const config = await loadLeashConfig(configDir, true);
     const migrated = loadOpksshFiles(configDir, config);
     for (const p of migrated.problems) out(`[warn] opkssh migration: ${p}`);
     verifyCtx = {

@@ -31,7 +31,7 @@ export async function runJwks(ctx: CommandContext, io: JwksCommandIo = STDIO): P
   }
   let config: LeashConfig;
   try {
-    config = loadLeashConfig(resolveConfigDir(ctx.configDirFlag, ctx.env, true), true);
+    config = await loadLeashConfig(resolveConfigDir(ctx.configDirFlag, ctx.env, true), true);
   } catch (err) {
     const e = asLeashError(err);
     io.err(`leash: ${e.code}: ${e.message}\n`);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../../src/shell/decide.js';
-import { parseProfile } from '../../src/policy/load.js';
+import { parseProfile } from '../../src/policy/parse.js';
 import { fsWithBinaries, shippedProfile } from '../helpers/profiles.js';
 
 const diagnostic = shippedProfile('diagnostic');

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { parseLeashConfig, type GrantConfig } from '../../src/config/leash-config.js';
+import { parseLeashConfig } from '../../src/config/leash-config-parse.js';
+import type { GrantConfig } from '../../src/config/leash-config.js';
 import { authorize } from '../../src/verify/authorize.js';
 import { identityClaims } from '../../src/verify/identity.js';
 

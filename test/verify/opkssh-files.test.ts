@@ -2,7 +2,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLeashConfig } from '../../src/config/leash-config.js';
+import { parseLeashConfig } from '../../src/config/leash-config-parse.js';
 import { loadOpksshFiles, migrateOpksshFiles, splitOpksshWords } from '../../src/verify/opkssh-files.js';
 
 const G = 'https://accounts.google.com';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseProfile } from '../../src/policy/load.js';
+import { parseProfile } from '../../src/policy/parse.js';
 import { ConfigError } from '../../src/config/yaml-reader.js';
 import { shippedProfile } from '../helpers/profiles.js';
 
