@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseProfile } from '../../src/policy/load.js';
+import { parseProfile } from '../../src/policy/parse.js';
 import { realFs, type FsView } from '../../src/policy/fs-view.js';
 import type { Profile } from '../../src/policy/types.js';
 
