@@ -3,7 +3,7 @@
 // (pkg's simple SEA mode). Fully offline: see build/README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,23 @@ const BUNDLE = join(DIST, 'leash.cjs');
 const OUTPUT = join(DIST, 'leash');
 const RUNTIME = join(ROOT, 'node_modules', 'node', 'bin', 'node');
 const RUNTIME_MAJOR = 24;
+// The SEA main that runs the bundle with the warm code cache, and the script
+// that makes that cache (build/README.md, "Warm code cache").
+const LOADER = join(ROOT, 'build', 'sea-loader.cjs');
+const WARM_DRIVER = join(ROOT, 'build', 'warm-cache.mjs');
+const SEA_DIR = join(DIST, 'sea');
+const SEA_SOURCE = join(SEA_DIR, 'leash.js');
+// Made by build/warm-cache.mjs; the loader picks one by the command name.
+const SEA_CACHES = ['leash.cache', 'leash.verify.cache', 'leash.shell.cache', 'leash.explain.cache'];
+// `--no-warm-cache`: the bundle itself is the SEA main, with Node's own code
+// cache only (the previous layout; kept to measure the difference).
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--no-warm-cache');
+if (unknown.length) {
+  writeSync(2, `build: unknown argument(s) ${unknown.join(' ')} (only --no-warm-cache)\n`);
+  process.exit(64);
+}
+const WARM = !args.includes('--no-warm-cache');
 
 const t0 = performance.now();
 // Synchronous writes, so nothing is lost when fail() exits.
@@ -104,9 +121,36 @@ if (eagerLazy.length) fail(`lazily imported modules are also imported statically
 log(`bundled ${rel(BUNDLE)} (${size(BUNDLE)}, ${Object.keys(meta.inputs).length} modules; ${eager.size} evaluated at start-up; lazy: ${lazy.join(' ') || 'none'})`);
 log(`  built-ins required: ${[...new Set(external)].sort().join(' ') || 'none'}`);
 
-// 3. Single executable: pkg's simple SEA mode (sea-config main = the bundle,
-// no VFS bootstrap) with `nodePath` set, so pkg neither resolves a version nor
-// downloads a runtime. fetch is disabled in this process as a guarantee.
+// 3. Warm code caches. The bundle goes into the executable as the SEA asset
+// "leash.js", wrapped in the CommonJS function wrapper, and build/sea-loader.cjs
+// (the SEA main) compiles it with vm.Script and one of the cache assets. They
+// are made here by build/warm-cache.mjs: on the same runtime, with no flags
+// and an empty environment (V8 rejects a cache made under other flags), it
+// compiles the same text, runs leash's roles for real, one child process per
+// role, and writes script.createCachedData() after each, which then holds
+// every function that role compiled, not only the eagerly compiled ones that
+// Node's own SEA cache has.
+const seaAssets = {};
+if (WARM) {
+  mkdirSync(SEA_DIR);
+  writeFileSync(SEA_SOURCE, `(function (exports, require, module, __filename, __dirname) {${code}\n})`);
+  seaAssets['leash.js'] = SEA_SOURCE;
+  const tWarm = performance.now();
+  const warm = spawnSync(RUNTIME, [WARM_DRIVER, SEA_SOURCE, SEA_DIR], { encoding: 'utf8', env: {}, cwd: DIST, timeout: 300_000 });
+  if (warm.error || warm.status !== 0) {
+    fail(`${rel(WARM_DRIVER)}: status ${warm.status}${warm.error ? `, ${warm.error.message}` : ''}\n${warm.stdout}${warm.stderr}`);
+  }
+  // Only the "not root" notice may appear on stderr; it is passed on.
+  if (warm.stderr !== '') writeSync(2, `build: WARNING: ${warm.stderr}`);
+  for (const name of SEA_CACHES) if (existsSync(join(SEA_DIR, name))) seaAssets[name] = join(SEA_DIR, name);
+  if (!seaAssets['leash.cache']) fail(`${rel(WARM_DRIVER)} made no ${rel(join(SEA_DIR, 'leash.cache'))}`);
+  log(`warm code caches in ${((performance.now() - tWarm) / 1000).toFixed(1)} s: ${warm.stdout.trim().split('\n').join('; ')}`);
+}
+
+// 4. Single executable: pkg's simple SEA mode (sea-config main = the loader,
+// or the bundle with --no-warm-cache; no VFS bootstrap) with `nodePath` set,
+// so pkg neither resolves a version nor downloads a runtime. fetch is
+// disabled in this process as a guarantee.
 globalThis.fetch = async (url) => {
   throw new Error(`network access attempted during build (${url}); the build must be offline`);
 };
@@ -128,26 +172,42 @@ const seaConfig = {
 delete process.env.NODE_OPTIONS;
 const tSea = performance.now();
 try {
-  await sea(BUNDLE, {
+  await sea(WARM ? LOADER : BUNDLE, {
     targets: [{ nodeRange: `node${RUNTIME_MAJOR}`, platform: 'linux', arch: 'x64', output: OUTPUT }],
     nodePath: RUNTIME,
     signature: false,
-    seaConfig,
+    // Node's sea-config "assets": read back with node:sea getAsset()/getRawAsset().
+    seaConfig: WARM ? { ...seaConfig, assets: seaAssets } : seaConfig,
   });
 } catch (err) {
   fail(`pkg ${pkgVersion} SEA step: ${err.message}`);
 }
 chmodSync(OUTPUT, 0o755);
-log(`pkg ${pkgVersion} simple SEA (${JSON.stringify(seaConfig)}) in ${((performance.now() - tSea) / 1000).toFixed(1)} s`);
+log(`pkg ${pkgVersion} simple SEA, main ${rel(WARM ? LOADER : BUNDLE)} (${JSON.stringify(seaConfig)}) in ${((performance.now() - tSea) / 1000).toFixed(1)} s`);
 
-// 4. Smoke test with an empty environment. Any stderr (e.g. "Code cache data
-// rejected") fails the build.
+// 5. Smoke test with an empty environment. Any stderr (e.g. "Code cache data
+// rejected") fails the build. Then each cache is loaded once with
+// LEASH_CODE_CACHE_CHECK=1, which makes the loader say on stderr when V8
+// rejected it (it only prints; leash works either way): a usage error
+// (exit 64) is enough, V8 has accepted or rejected the cache by then.
 const smoke = spawnSync(OUTPUT, ['--version'], { encoding: 'utf8', env: {}, cwd: DIST, timeout: 10_000 });
 const line = smoke.stdout?.trim();
 if (smoke.error || smoke.status !== 0 || smoke.stderr !== '' || line !== `leash ${version}`) {
   fail(`${rel(OUTPUT)} --version: status ${smoke.status}, stdout ${JSON.stringify(smoke.stdout)}, stderr ${JSON.stringify(smoke.stderr)}${smoke.error ? `, ${smoke.error.message}` : ''}; expected "leash ${version}"`);
 }
 log(`${rel(OUTPUT)} --version: ${line}`);
+if (WARM) {
+  const checked = [];
+  for (const name of Object.keys(seaAssets).filter((n) => n.endsWith('.cache'))) {
+    const role = name.split('.').length === 3 ? name.split('.')[1] : 'help';
+    const r = spawnSync(OUTPUT, [role, '--no-such-flag'], { encoding: 'utf8', env: { LEASH_CODE_CACHE_CHECK: '1' }, cwd: DIST, timeout: 10_000 });
+    if (r.error || r.status !== 64 || /code cache|Code cache/.test(r.stderr)) {
+      fail(`${rel(OUTPUT)} ${role} --no-such-flag with LEASH_CODE_CACHE_CHECK=1: status ${r.status}, stderr ${JSON.stringify(r.stderr)}${r.error ? `, ${r.error.message}` : ''}; expected exit 64 and the ${name} cache accepted`);
+    }
+    checked.push(name);
+  }
+  log(`  code caches accepted at run time: ${checked.join(' ')}`);
+}
 log(`  ${rel(BUNDLE)} sha256 ${sha256(BUNDLE)}`);
 log(`  ${rel(OUTPUT)} sha256 ${sha256(OUTPUT)} (${(statSync(OUTPUT).size / 1048576).toFixed(1)} MiB, mode 0755)`);
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
