@@ -13,8 +13,8 @@ commands:
                            profile allows it
   explain --profile NAME [--json] -- 'COMMAND LINE'
                            show the decision for a command without running it
-  policy check [FILE...]   validate profiles (default: every profile in the
-                           config directory)
+  policy check [FILE...]   validate profiles (default: the whole config
+                           directory, and refresh its compiled cache)
   jwks refresh             refresh every provider's cached JWKS
   doctor                   check this host's installation (sshd, files,
                            keys, audit log, clock); a fix for each failure
@@ -62,6 +62,10 @@ Exit: 0 if it would run, 126 if denied, 78 if the profile does not load.
 Validates profile files (default: <config-dir>/policies/*.yaml). Errors name
 file:line:column and what is wrong; unsafe binaries and unsafe file ownership
 are reported. Exit 0 when every file is valid, 78 otherwise.
+
+Without FILE it also validates leash.yaml and, run as root with everything
+valid, refreshes the compiled cache (<config-dir>/.compiled) that lets logins
+skip YAML parsing. Run it after every change to the configuration.
 `,
   verify: `usage: leash verify USER KEY_BASE64 KEY_TYPE
        leash verify --explain --user USER --cert FILE
