@@ -31,6 +31,7 @@ import { mintLogin, type MintedLogin } from '../test/helpers/pktoken.js';
 import { AKC_USER, ensureAkcUser, ensureUser, generateKey, sshArgs, startSshd, type Sshd } from '../test/helpers/sshd.js';
 import { installBinary, trustedTempDir, type InstalledBinary, type TempDir } from '../test/helpers/tmp.js';
 import { loadProfile } from '../src/policy/load.js';
+import { leashYaml } from '../test/helpers/leash-yaml.js';
 import { decide } from '../src/shell/decide.js';
 import { realFs } from '../src/policy/fs-view.js';
 
@@ -247,20 +248,7 @@ async function buildFloorSea(work: string): Promise<string | null> {
 }
 
 async function writeConfig(dir: string, op: TestProvider, audit: string, cache: string): Promise<void> {
-  const yaml = [
-    'providers:',
-    `  - issuer: ${op.issuer}`,
-    `    client_id: ${op.clientId}`,
-    '    expiration: 24h',
-    'grants:',
-    '  - identity: alice@example.com',
-    `    issuer: ${op.issuer}`,
-    `    principals: [${AGENT}]`,
-    '    profile: diagnostic',
-    `audit_log: ${audit}`,
-    `jwks_cache_dir: ${cache}`,
-    '',
-  ].join('\n');
+  const yaml = leashYaml({ issuer: op.issuer, clientId: op.clientId, grants: [{ identity: 'alice@example.com', principals: [AGENT] }], auditLog: audit, jwksCacheDir: cache });
   await writeFile(join(dir, 'leash.yaml'), yaml, { mode: 0o644 });
   await chmod(join(dir, 'leash.yaml'), 0o644);
   await mkdir(join(dir, 'policies'), { mode: 0o755 });

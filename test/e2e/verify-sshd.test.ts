@@ -9,6 +9,7 @@
  * Needs root (sshd must switch users) and `npm run build` first.
  */
 import t, { type Test as Tap } from 'tap';
+import { leashYaml } from '../helpers/leash-yaml.js';
 import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -67,32 +68,21 @@ async function setUp(t: Tap) {
   await chmod(join(cfg.path, 'policies'), 0o755);
   await copyFile(POLICY, join(cfg.path, 'policies', 'diagnostic.yaml'));
   await chmod(join(cfg.path, 'policies', 'diagnostic.yaml'), 0o644);
-  const yaml = [
-    'providers:',
-    `  - issuer: ${op.issuer}`,
-    `    client_id: ${op.clientId}`,
+  const yaml = leashYaml({
+    issuer: op.issuer,
+    clientId: op.clientId,
     // `oidc` (valid until the ID token's exp) rather than 24h, so that a
     // 1-second token can expire during the test.
-    '    expiration: oidc',
-    'grants:',
-    '  - identity: alice@example.com',
-    `    issuer: ${op.issuer}`,
-    `    principals: [${AGENT}]`,
-    '    profile: diagnostic',
-    '  - identity: bob@example.com',
-    `    issuer: ${op.issuer}`,
-    '    principals: [someone-else]',
-    '    profile: diagnostic',
-    '  - identity: mallory@example.com',
-    `    issuer: ${op.issuer}`,
-    `    principals: [${AGENT}]`,
-    '    profile: diagnostic',
-    'deny:',
-    '  identities: [mallory@example.com]',
-    `audit_log: ${audit}`,
-    `jwks_cache_dir: ${cache}`,
-    '',
-  ].join('\n');
+    expiration: 'oidc',
+    grants: [
+      { identity: 'alice@example.com', principals: [AGENT] },
+      { identity: 'bob@example.com', principals: ['someone-else'] },
+      { identity: 'mallory@example.com', principals: [AGENT] },
+    ],
+    denyIdentities: ['mallory@example.com'],
+    auditLog: audit,
+    jwksCacheDir: cache,
+  });
   await writeFile(join(cfg.path, 'leash.yaml'), yaml, { mode: 0o644 });
   await chmod(join(cfg.path, 'leash.yaml'), 0o644);
 

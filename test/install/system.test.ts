@@ -19,6 +19,7 @@ import { chmod, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { leashYaml } from '../helpers/leash-yaml.js';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin } from '../helpers/pktoken.js';
@@ -126,20 +127,7 @@ async function systemTest(t: Tap): Promise<void> {
   t.equal((await run('/usr/sbin/usermod', ['-aG', 'leash-audit', AGENT])).code, 0);
   await writeFile(
     '/etc/leash/leash.yaml',
-    [
-      'providers:',
-      `  - issuer: ${op.issuer}`,
-      `    client_id: ${op.clientId}`,
-      '    expiration: 24h',
-      'grants:',
-      '  - identity: alice@example.com',
-      `    issuer: ${op.issuer}`,
-      `    principals: [${AGENT}]`,
-      '    profile: diagnostic',
-      'deny:',
-      '  users: [root]',
-      '',
-    ].join('\n'),
+    leashYaml({ issuer: op.issuer, clientId: op.clientId, grants: [{ identity: 'alice@example.com', principals: [AGENT] }], denyUsers: ['root'] }),
   );
   const refresh = await run('/usr/sbin/runuser', ['-u', 'leash', '--', BIN, 'jwks', 'refresh']);
   t.equal(refresh.code, 0, 'jwks refresh as leash', refresh);

@@ -1,0 +1,33 @@
+/** A grant as the tests write it: the issuer is the one provider's. */
+export interface TestGrant {
+  identity: string;
+  principals: string[];
+  profile?: string;
+}
+
+export interface TestConfig {
+  issuer: string;
+  clientId: string;
+  expiration?: string;
+  grants: TestGrant[];
+  denyIdentities?: string[];
+  denyUsers?: string[];
+  auditLog?: string;
+  jwksCacheDir?: string;
+}
+
+/** leash.yaml text for one provider and its grants, as an operator would write it. */
+export function leashYaml(c: TestConfig): string {
+  const lines = ['providers:', `  - issuer: ${c.issuer}`, `    client_id: ${c.clientId}`, `    expiration: ${c.expiration ?? '24h'}`, 'grants:'];
+  for (const g of c.grants) {
+    lines.push(`  - identity: ${g.identity}`, `    issuer: ${c.issuer}`, `    principals: [${g.principals.join(', ')}]`, `    profile: ${g.profile ?? 'diagnostic'}`);
+  }
+  if (c.denyIdentities || c.denyUsers) {
+    lines.push('deny:');
+    if (c.denyIdentities) lines.push(`  identities: [${c.denyIdentities.join(', ')}]`);
+    if (c.denyUsers) lines.push(`  users: [${c.denyUsers.join(', ')}]`);
+  }
+  if (c.auditLog) lines.push(`audit_log: ${c.auditLog}`);
+  if (c.jwksCacheDir) lines.push(`jwks_cache_dir: ${c.jwksCacheDir}`);
+  return `${lines.join('\n')}\n`;
+}
