@@ -11,8 +11,8 @@ import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureUser, generateKey, startSshd, type LocalUser, type SshResult } from '../helpers/sshd.js';
-import { installBinary, isRoot, trustedTempDir } from '../helpers/tmp.js';
+import { e2eSkipReason, ensureUser, generateKey, setUpOrSkip, startSshd, type LocalUser, type SshResult } from '../helpers/sshd.js';
+import { installBinary, trustedTempDir } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEASH = join(REPO, 'dist', 'leash');
@@ -61,7 +61,7 @@ async function readAudit(path: string): Promise<AuditLine[]> {
 /** Everything a failing assertion should show: the three streams of the ssh run. */
 const detail = (r: SshResult): Record<string, unknown> => ({ code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut });
 
-const skip = !existsSync(LEASH) ? 'run npm run build first' : !isRoot() ? 'needs root (sshd must switch users)' : !existsSync('/usr/sbin/sshd') ? 'needs openssh-server' : '';
+const skip = e2eSkipReason(LEASH);
 
 /**
  * Everything the cases share: one installed binary, two config dirs, two
@@ -102,16 +102,7 @@ async function setUp(t: Tap) {
   return { sshd, keyKey, fcKey, cfgKey, cfgFc };
 }
 
-let env: Awaited<ReturnType<typeof setUp>> | undefined;
-if (skip) {
-  t.plan(0, skip);
-} else {
-  try {
-    env = await setUp(t);
-  } catch (err) {
-    t.fail(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+const env = await setUpOrSkip(t, skip, setUp);
 
 if (env) {
   const { sshd, keyKey, fcKey, cfgKey, cfgFc } = env;

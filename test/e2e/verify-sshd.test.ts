@@ -17,8 +17,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, sshFingerprint, type MintedLogin } from '../helpers/pktoken.js';
-import { AKC_USER, ensureAkcUser, ensureUser, startSshd, type SshResult } from '../helpers/sshd.js';
-import { installBinary, isRoot, trustedTempDir } from '../helpers/tmp.js';
+import { AKC_USER, e2eSkipReason, ensureAkcUser, ensureUser, setUpOrSkip, startSshd, type SshResult } from '../helpers/sshd.js';
+import { installBinary, trustedTempDir } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEASH = join(REPO, 'dist', 'leash');
@@ -27,13 +27,7 @@ const POLICY = join(REPO, 'policies', 'diagnostic.yaml');
 const AGENT = 'leash-e2e-agent';
 const DENIED = /^leash: denied \([A-Z][A-Z0-9_]*\): \S/m;
 
-const skip = !existsSync(LEASH)
-  ? 'dist/leash is missing: run `npm run build` first'
-  : !isRoot()
-    ? 'needs root (sshd must switch users)'
-    : !existsSync('/usr/sbin/sshd')
-      ? 'needs openssh-server'
-      : '';
+const skip = e2eSkipReason(LEASH);
 
 const detail = (r: SshResult): Record<string, unknown> => ({ code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,16 +103,7 @@ async function setUp(t: Tap) {
   return { op, sshd, audit, alice: alice!, bob: bob!, carol: carol!, mallory: mallory!, expired };
 }
 
-let env: Awaited<ReturnType<typeof setUp>> | undefined;
-if (skip) {
-  t.plan(0, skip);
-} else {
-  try {
-    env = await setUp(t);
-  } catch (err) {
-    t.fail(`set-up failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  }
-}
+const env = await setUpOrSkip(t, skip, setUp);
 
 if (env) {
   const { op, sshd, audit, alice, bob, carol, mallory, expired } = env;

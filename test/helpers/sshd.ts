@@ -12,9 +12,11 @@
  *   const r = await sshd.ssh({ user: user.name, key: key.path, command: 'uptime' });
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import type { Test as Tap } from 'tap';
 import { isRoot, trustedTempDir } from './tmp.js';
 
 export const SSHD_BIN = '/usr/sbin/sshd';
@@ -326,7 +328,7 @@ function configLine(key: string, value: string): string {
 }
 
 /** A port the kernel just handed out. Racy by nature; startSshd retries on EADDRINUSE. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -499,5 +501,30 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   } catch (err) {
     await tmp.cleanup();
     throw err;
+  }
+}
+
+/** Why an end-to-end test through real sshd cannot run here ('' when it can). */
+export function e2eSkipReason(leash: string): string {
+  if (!existsSync(leash)) return 'dist/leash is missing: run `npm run build` first';
+  if (!isRoot()) return 'needs root (sshd must switch users)';
+  if (!existsSync(SSHD_BIN)) return 'needs openssh-server';
+  return '';
+}
+
+/**
+ * Runs an end-to-end test's one set-up, or plans nothing when `skip` says
+ * why it cannot run. A failing set-up is one clear failure, not a cascade.
+ */
+export async function setUpOrSkip<T>(t: Tap, skip: string, setUp: (t: Tap) => Promise<T>): Promise<T | undefined> {
+  if (skip) {
+    t.plan(0, skip);
+    return undefined;
+  }
+  try {
+    return await setUp(t);
+  } catch (err) {
+    t.fail(`set-up failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return undefined;
   }
 }

@@ -16,14 +16,13 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { leashYaml } from '../helpers/leash-yaml.js';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin } from '../helpers/pktoken.js';
-import { ensureUser, ssh } from '../helpers/sshd.js';
+import { ensureUser, freePort, ssh } from '../helpers/sshd.js';
 import { installBinary, isRoot } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,16 +49,6 @@ async function sshSnapshot(dir = '/etc/ssh'): Promise<Map<string, string>> {
   return out;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 const enabled = process.env['CI'] === 'true' || process.env['LEASH_SYSTEM_TESTS'] === '1';
 const skip = !enabled
