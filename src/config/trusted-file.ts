@@ -10,10 +10,11 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
  * Why a file or directory may not be trusted as configuration: it must be
  * owned by root and not writable by group or others, and so must every
  * directory above it (otherwise its owner could swap the file). Returns null
- * when it is safe.
+ * when it is safe. `otherOwner` trusts one more uid as owner (the JWKS cache's
+ * AuthorizedKeysCommandUser).
  */
-export function unsafeReason(path: string, st: { uid: number; mode: number }): string | null {
-  if (st.uid !== 0) return `${path} is owned by uid ${st.uid}, not root`;
+export function unsafeReason(path: string, st: { uid: number; mode: number }, otherOwner?: number): string | null {
+  if (st.uid !== 0 && st.uid !== otherOwner) return `${path} is owned by uid ${st.uid}, not root${otherOwner === undefined ? '' : ` or uid ${otherOwner}`}`;
   if ((st.mode & 0o022) !== 0) return `${path} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)})`;
   return null;
 }

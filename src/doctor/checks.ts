@@ -1,8 +1,9 @@
 /**
  * `leash doctor`'s judgements: each takes facts gathered from the host
- * (facts.ts) and returns one checklist line, with a fix for every failure.
+ * (command.ts) and returns one checklist line, with a fix for every failure.
  * Nothing here touches the system, so every rule is unit-tested.
  */
+import { unsafeReason } from '../config/trusted-file.js';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
@@ -104,9 +105,8 @@ export function checkSshd(sshdT: { ok: true; text: string } | { ok: false; error
  */
 export function unsafeInChain(chain: readonly (readonly [string, FileFacts])[]): string | null {
   for (const [p, st] of chain) {
-    if (st.isSymlink) return `${p} is a symbolic link`;
-    if (st.uid !== 0) return `${p} is owned by uid ${st.uid}, not root`;
-    if ((st.mode & 0o022) !== 0) return `${p} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)})`;
+    const why = st.isSymlink ? `${p} is a symbolic link` : unsafeReason(p, st);
+    if (why) return why;
   }
   return null;
 }

@@ -7,6 +7,7 @@ import { loadLeashConfigFromYaml } from '../config/leash-config-parse.js';
 import { leashConfigPath, type GrantConfig, type LeashConfig, type ProviderConfig } from '../config/leash-config.js';
 import { readCompiled } from '../config/compiled-cache.js';
 import { readFileChecked } from '../config/read-checked.js';
+import { unsafeReason } from '../config/trusted-file.js';
 import { asLeashError, LeashError } from '../errors.js';
 import { binaryStatus } from '../policy/binary.js';
 import { realFs } from '../policy/fs-view.js';
@@ -84,7 +85,7 @@ export async function runDoctor(ctx: CommandContext, out: (text: string) => void
     const cacheDir = config.jwksCacheDir;
     const st = stat(cacheDir);
     if (st === null || !st.isDirectory || st.isSymlink) add({ name: 'keys cache', status: 'fail', detail: `${cacheDir} is not a directory`, fix: `install -d -o ${akcUserName} -g ${akcUserName} -m 0755 ${cacheDir}` });
-    else if ((st.uid !== 0 && st.uid !== akcUser?.uid) || (st.mode & 0o022) !== 0) {
+    else if (unsafeReason(cacheDir, st, akcUser?.uid) !== null) {
       add({ name: 'keys cache', status: 'fail', detail: `${cacheDir} must be owned by ${akcUserName} and not group/world-writable (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): leash ignores it`, fix: `chown ${akcUserName}: ${cacheDir} && chmod 0755 ${cacheDir}` });
     } else if (st.uid !== akcUser?.uid) {
       add({ name: 'keys cache', status: 'warn', detail: `${cacheDir} is owned by root: leash verify (as ${akcUserName}) cannot save the keys it fetches`, fix: `chown ${akcUserName}: ${cacheDir}` });

@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { unsafeReason } from '../config/trusted-file.js';
 import type { FsView } from './fs-view.js';
 
 export type BinaryStatus = { ok: true; resolved: string } | { ok: false; code: 'BINARY_MISSING' | 'BINARY_UNSAFE'; detail: string };
@@ -24,8 +25,8 @@ export function binaryStatus(binary: string, fs: FsView): BinaryStatus {
   if ((st.mode & 0o111) === 0) return { ok: false, code: 'BINARY_UNSAFE', detail: `${resolved} is not executable` };
   for (let p = resolved; ; p = dirname(p)) {
     const s = p === resolved ? st : fs.lstat(p);
-    if (s.uid !== 0) return { ok: false, code: 'BINARY_UNSAFE', detail: `${p} is owned by uid ${s.uid}, not root` };
-    if ((s.mode & 0o022) !== 0) return { ok: false, code: 'BINARY_UNSAFE', detail: `${p} is group- or world-writable` };
+    const why = unsafeReason(p, s);
+    if (why) return { ok: false, code: 'BINARY_UNSAFE', detail: why };
     if (p === '/') break;
   }
   return { ok: true, resolved };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileChecked } from '../config/read-checked.js';
+import { unsafeReason } from '../config/trusted-file.js';
 import { LeashError } from '../errors.js';
 
 /** Cache files hold a key set (MAX_RESPONSE_BYTES) plus a few fields; bigger is not ours. */
@@ -14,10 +15,7 @@ const MAX_CACHE_FILE_BYTES = 512 * 1024;
  * or world-writable means anyone else could have put keys there.
  */
 function untrustedOwner(path: string, st: { uid: number; mode: number }): string | null {
-  const me = process.geteuid?.() ?? -1;
-  if (st.uid !== 0 && st.uid !== me) return `${path} is owned by uid ${st.uid}, not root or uid ${me}`;
-  if ((st.mode & 0o022) !== 0) return `${path} is group- or world-writable (mode ${(st.mode & 0o7777).toString(8)})`;
-  return null;
+  return unsafeReason(path, st, process.geteuid?.() ?? -1);
 }
 
 /**
