@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LeashError } from '../errors.js';
 import { readFileChecked } from './read-checked.js';
 
@@ -21,7 +21,8 @@ export function unsafeReason(path: string, st: { uid: number; mode: number }, ot
 
 /** Checks every directory from `dir` up to `/`. Throws CONFIG_UNSAFE. */
 export function assertTrustedParents(dir: string): void {
-  for (let d = dir; ; d = dirname(d)) {
+  // Absolute first: dirname('.') is '.', so a relative path would never reach '/'.
+  for (let d = resolve(dir); ; d = dirname(d)) {
     let st;
     try {
       st = lstatSync(d);

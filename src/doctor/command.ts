@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { DEFAULT_CONFIG_DIR, resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfigFromYaml } from '../config/leash-config-parse.js';
@@ -226,7 +226,7 @@ function stat(path: string): FileFacts | null {
 /** [dir, facts] from `dir` up to /; a missing directory ends the chain as a symlink-like failure would not, so report it. */
 function chain(dir: string): [string, FileFacts][] {
   const out: [string, FileFacts][] = [];
-  for (let d = dir; ; d = dirname(d)) {
+  for (let d = resolve(dir); ; d = dirname(d)) {
     const st = stat(d);
     out.push([d, st ?? { uid: -1, gid: -1, mode: 0, isFile: false, isDirectory: false, isSymlink: false }]);
     if (d === '/') return out;

@@ -71,21 +71,31 @@ export async function runPolicy(ctx: CommandContext): Promise<number> {
 function checkFile(file: string): { errors: string[]; notes: string[] } {
   const errors: string[] = [];
   const notes: string[] = [];
-  let text: string;
+  // Reads under leash's ownership rules; an unsafe file is reported and its
+  // content still validated for the operator. Returns null if unreadable.
+  const read = (path: string): string | null => {
+    try {
+      return readTrustedFile(path);
+    } catch (err) {
+      const e = asLeashError(err);
+      if (e.code !== 'CONFIG_UNSAFE') {
+        errors.push(`${path}: ${e.message}`);
+        return null;
+      }
+      const line = `${path}: ${e.message} (leash shell would refuse this profile)`;
+      if (!errors.includes(line)) errors.push(line);
+      return readFileSync(path, 'utf8');
+    }
+  };
+  const text = read(file);
+  if (text === null) return { errors, notes };
   try {
-    text = readTrustedFile(file);
-  } catch (err) {
-    const e = asLeashError(err);
-    if (e.code !== 'CONFIG_UNSAFE') return { errors: [`${file}: ${e.message}`], notes };
-    // Report the ownership problem, then still validate the content for the operator.
-    errors.push(`${file}: ${e.message} (leash shell would refuse this profile)`);
-    text = readFileSync(file, 'utf8');
-  }
-  try {
-    // A parent named by `extends:` is read from the same directory, under the same ownership rules.
+    // A parent named by `extends:` is read from the same directory, under the same rules.
     const profile = parseProfile(file, text, basename(file, '.yaml'), (parent) => {
       const parentFile = join(dirname(file), `${parent}.yaml`);
-      return parseProfile(parentFile, readTrustedFile(parentFile), parent);
+      const parentText = read(parentFile);
+      if (parentText === null) throw new LeashError('CONFIG_MISSING', `${parentFile} cannot be read`);
+      return parseProfile(parentFile, parentText, parent);
     });
     const missing: string[] = [];
     for (const [name, spec] of profile.commands) {
