@@ -84,7 +84,12 @@ function checkFile(file: string): { errors: string[]; notes: string[] } {
       }
       const line = `${path}: ${e.message} (leash shell would refuse this profile)`;
       if (!errors.includes(line)) errors.push(line);
-      return readFileSync(path, 'utf8');
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (readErr) {
+        errors.push(`${path}: ${(readErr as NodeJS.ErrnoException).code ?? String(readErr)}`);
+        return null;
+      }
     }
   };
   const text = read(file);
