@@ -4,6 +4,14 @@ import { LeashError } from '../errors.js';
 export const DEFAULT_CONFIG_DIR = '/etc/leash';
 
 /**
+ * Profile names, wherever one is written: a profile file's name, a grant's
+ * `profile`, `default_profile`, `--profile`, and the forced command sshd runs
+ * (so nothing in it needs quoting). policies/schema.json repeats it; a test
+ * keeps the two equal.
+ */
+export const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
  * The configuration directory: the `--config-dir` flag wins, then
  * LEASH_CONFIG_DIR, then /etc/leash. Inside an SSH session (the forced
  * command) the environment is not trusted, so `envAllowed` is false there and
@@ -15,10 +23,17 @@ export function resolveConfigDir(flag: string | undefined, env: NodeJS.ProcessEn
   return dir;
 }
 
-/** Path of a profile file. The name is checked so it cannot walk out of policies/. */
-export function profilePath(configDir: string, name: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
-    throw new LeashError('PROFILE_NAME_INVALID', `profile name must match [a-z0-9][a-z0-9_-]{0,63}: ${JSON.stringify(name)}`);
+/**
+ * Path of a profile file: <configDir>/policies/<name>.yaml, or <dir>/<name>.yaml
+ * with `sub` ''. The name is checked so it cannot walk out of the directory.
+ */
+export function profilePath(configDir: string, name: string, sub = 'policies'): string {
+  if (!PROFILE_NAME.test(name)) {
+    throw new LeashError('PROFILE_NAME_INVALID', `profile name must match ${PROFILE_NAME.source}: ${JSON.stringify(name)}`);
   }
-  return join(configDir, 'policies', `${name}.yaml`);
+  return join(configDir, sub, `${name}.yaml`);
+}
+
+export function leashConfigPath(configDir: string): string {
+  return join(configDir, 'leash.yaml');
 }

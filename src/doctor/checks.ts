@@ -3,7 +3,8 @@
  * (command.ts) and returns one checklist line, with a fix for every failure.
  * Nothing here touches the system, so every rule is unit-tested.
  */
-import { unsafeReason } from '../config/trusted-file.js';
+import { CLOCK_CEILING, CLOCK_FLOOR } from '../clock.js';
+import { unsafeReason } from '../trust/ownership.js';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
@@ -145,8 +146,9 @@ export function checkProviderKeys(f: CacheFacts, o: { now: number; refreshAge: n
   let cache: string;
   if (f.state === null) cache = 'no cached keys';
   else if (!f.state.ok) cache = `cache ${f.file} unusable: ${f.state.error}`;
-  else if (f.state.uid !== 0 && f.state.uid !== o.akcUid) cache = `cache ${f.file} is owned by uid ${f.state.uid}, not root or ${o.akcUser}: leash discards it`;
-  else if ((f.state.mode & 0o022) !== 0) cache = `cache ${f.file} is group- or world-writable: leash discards it`;
+  else if (unsafeReason(f.file, f.state, o.akcUid ?? undefined) !== null) {
+    cache = unsafeReason(f.file, { uid: f.state.uid, mode: 0 }, o.akcUid ?? undefined) !== null ? `cache ${f.file} is owned by uid ${f.state.uid}, not root or ${o.akcUser}: leash discards it` : `cache ${f.file} is group- or world-writable: leash discards it`;
+  }
   else {
     const age = o.now - f.state.fetchedAt;
     if (age < -300) return fail(name, `cache ${f.file} was fetched ${-age}s in the future: the clock went backwards`, 'fix the clock (timedatectl, chrony or ntpd), then ' + refresh);
@@ -203,10 +205,6 @@ export function checkAuditLog(f: AuditFacts): CheckResult[] {
 }
 
 // ------------------------------------------------------------------ clock
-
-/** Before this the clock is wrong (leash verify refuses with CLOCK_INSANE); after this, too. */
-export const CLOCK_FLOOR = 1767225600; // 2026-01-01T00:00:00Z
-export const CLOCK_CEILING = 4102444800; // 2100-01-01T00:00:00Z
 
 export function checkClock(now: number, synchronized: boolean | null): CheckResult {
   const name = 'clock';

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { unsafeReason } from '../config/trusted-file.js';
+import { unsafeReason } from '../trust/ownership.js';
 import type { FsView } from './fs-view.js';
 
 export type BinaryStatus = { ok: true; resolved: string } | { ok: false; code: 'BINARY_MISSING' | 'BINARY_UNSAFE'; detail: string };

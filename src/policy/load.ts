@@ -1,4 +1,4 @@
-import { readCompiled, writeCompiled } from '../config/compiled-cache.js';
+import { readCompiled, writeCompiled } from '../config/compiled-config.js';
 import type { Profile } from './types.js';
 
 /**

@@ -1,5 +1,6 @@
-import { sourceStamp, type CompiledSource } from '../config/compiled-cache.js';
-import { readTrustedFile } from '../config/trusted-file.js';
+import { basename, dirname } from 'node:path';
+import { sourceStamp, type CompiledSource } from '../config/compiled-config.js';
+import { readConfigFile } from '../trust/config-file.js';
 import { profilePath } from '../config/dir.js';
 import { YamlReader, parseDuration, type YamlNode } from '../config/yaml-reader.js';
 import {
@@ -31,30 +32,42 @@ const MAX_OPERANDS = 256;
 
 /** Loads a parent profile named by `extends:`; see loadProfile. */
 export type ParentLoader = (name: string) => Profile;
+/** Reads one profile file; throws if it may not or cannot be read. */
+export type ProfileReader = (file: string) => string;
 
 /**
- * Reads <config-dir>/policies/<name>.yaml (root-owned, see trusted-file.ts)
- * and validates it. A profile may extend one other profile in the same
- * directory; the parent may not extend again (one level keeps the
- * effective policy readable from two files at most). Also returns each file
- * read with its stamp taken before reading, for the compiled cache.
+ * The profile in `file`, with the parent its `extends:` names read from the
+ * same directory. A profile may extend one other profile; the parent may not
+ * extend again (one level keeps the effective policy readable from two files
+ * at most). `read` decides the trust rules: logins read root-owned files only
+ * (loadProfileFromYaml), `policy check` also reads a checkout to report on it.
+ */
+export function parseProfileFile(file: string, read: ProfileReader): Profile {
+  const dir = dirname(file);
+  return parseProfile(file, read(file), basename(file, '.yaml'), (parent) => {
+    const parentFile = profilePath(dir, parent, '');
+    return parseProfile(parentFile, read(parentFile), parent);
+  });
+}
+
+/**
+ * Reads <config-dir>/policies/<name>.yaml (root-owned, see
+ * trust/config-file.ts) and validates it. Also returns each file read with
+ * its stamp taken before reading, for the compiled copy.
  */
 export function loadProfileFromYaml(configDir: string, name: string): { profile: Profile; sources: CompiledSource[] } {
   const sources: CompiledSource[] = [];
-  const read = (n: string): string => {
-    const file = profilePath(configDir, n);
+  const read = (file: string): string => {
     let stamp = 'unreadable';
     try {
       stamp = sourceStamp(file);
     } catch {
-      /* readTrustedFile below reports why */
+      /* readConfigFile below reports why */
     }
     sources.push({ path: file, stamp });
-    return readTrustedFile(file);
+    return readConfigFile(file);
   };
-  const file = profilePath(configDir, name);
-  const profile = parseProfile(file, read(name), name, (parent) => parseProfile(profilePath(configDir, parent), read(parent), parent));
-  return { profile, sources };
+  return { profile: parseProfileFile(profilePath(configDir, name), read), sources };
 }
 
 /** Validates a profile's text. Throws ConfigError (file:line:column: reason) on the first problem. */

@@ -1,7 +1,7 @@
 import { binaryStatus } from '../policy/binary.js';
 import type { FsView } from '../policy/fs-view.js';
 import type { Profile } from '../policy/types.js';
-import { parseArgs } from './args.js';
+import { readArguments } from './read-arguments.js';
 import { checkPath } from './paths.js';
 import { tokenize } from './tokenize.js';
 import { valueProblem } from './values.js';
@@ -51,7 +51,7 @@ export function decide(profile: Profile, command: string, fs: FsView): Decision 
     const hint = name.includes('/') ? ' (give the command name; leash runs its own pinned path)' : '';
     return { allow: false, code: 'COMMAND_NOT_ALLOWED', detail: `"${name}" is not in profile ${profile.name}${hint}` };
   }
-  const parsed = parseArgs(spec, args);
+  const parsed = readArguments(spec, args);
   if (!parsed.ok) return { allow: false, code: parsed.code, detail: parsed.detail, command: name };
 
   const rest = [...parsed.rest];

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { GrantConfig, LeashConfig, ProviderConfig } from '../config/leash-config.js';
+import type { GrantConfig, LeashConfig, ProviderConfig } from '../config/types.js';
+import { CLOCK_FLOOR } from '../clock.js';
 import { LeashError, asLeashError } from '../errors.js';
-import { authorize } from './authorize.js';
-import { buildAuthorizedLine, effectiveExpiry, newSessionId } from './authorized-line.js';
-import { isSelfSigned, verifyCertificateSignature } from './cert-signature.js';
-import { identityClaims, identityLabel } from './identity.js';
-import { assertCertKeyMatchesUpk } from './jwk.js';
-import { isJwsAlg, verifyJwsSignature, type JsonObject } from './jws.js';
-import { getSigningKey, type SigningKey } from './jwks-cache.js';
-import { parsePkToken, verifyCic, verifyOpSignature, type PkToken } from './pk-token.js';
-import { openpubkeyPkt, parseSshdCertificate, type SshCertificate } from './ssh-cert.js';
+import { authorize } from './grants/authorize.js';
+import { effectiveExpiry } from './expiry.js';
+import { buildAuthorizedLine, newSessionId } from './output-line.js';
+import { isSelfSigned, verifyCertificateSignature } from './cert/cert-signature.js';
+import { identityClaims, identityLabel } from './grants/identity.js';
+import { assertCertKeyMatchesUpk } from './token/jwk.js';
+import { isJwsAlg, verifyJwsSignature, type JsonObject } from './token/jws.js';
+import { getSigningKey, type SigningKey } from './keys/provider-keys.js';
+import { parsePkToken, verifyCic, verifyOpSignature, type PkToken } from './token/pk-token.js';
+import { openpubkeyPkt, parseSshdCertificate, type SshCertificate } from './cert/ssh-cert.js';
 
-/** Before this instant the clock is wrong, not the token: refuse rather than guess. */
-const CLOCK_FLOOR = 1767225600; // 2026-01-01T00:00:00Z
 
 export interface VerifyRequest {
   /** %u: the local user sshd is authenticating. */

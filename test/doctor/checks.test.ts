@@ -1,6 +1,7 @@
 /** leash doctor's pure judgements: facts in, one checklist line (with a fix for every failure) out. */
 import t from 'tap';
-import { CLOCK_FLOOR, checkAuditLog, checkClock, checkProviderKeys, checkSshd, mayAccess, unsafeInChain, type AuditFacts, type FileFacts } from '../../src/doctor/checks.js';
+import { CLOCK_FLOOR } from '../../src/clock.js';
+import { checkAuditLog, checkClock, checkProviderKeys, checkSshd, mayAccess, unsafeInChain, type AuditFacts, type FileFacts } from '../../src/doctor/checks.js';
 
 const dir = (uid = 0, mode = 0o40755): FileFacts => ({ uid, gid: 0, mode, isFile: false, isDirectory: true, isSymlink: false });
 const file = (uid: number, gid: number, mode: number): FileFacts => ({ uid, gid, mode: 0o100000 | mode, isFile: true, isDirectory: false, isSymlink: false });

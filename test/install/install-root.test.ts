@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLeashConfig } from '../../src/config/leash-config-parse.js';
+import { parseLeashConfig } from '../../src/config/parse.js';
 import { ensureUser } from '../helpers/sshd.js';
 import { isRoot } from '../helpers/tmp.js';
 

@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandContext } from '../../src/context.js';
-import { parseLeashConfig } from '../../src/config/leash-config-parse.js';
-import type { LeashConfig } from '../../src/config/leash-config.js';
-import { runVerify } from '../../src/verify/command.js';
-import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/jwks-cache.js';
+import type { CommandContext } from '../../src/commands/context.js';
+import { parseLeashConfig } from '../../src/config/parse.js';
+import type { LeashConfig } from '../../src/config/types.js';
+import { runVerify } from '../../src/commands/verify.js';
+import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
 import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyResult } from '../../src/verify/verify-login.js';
 import { signingKey, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, sshFingerprint, tamperKeyId, type MintOptions, type MintedLogin } from '../helpers/pktoken.js';

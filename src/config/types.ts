@@ -1,0 +1,64 @@
+/**
+ * leash.yaml in memory: the types, their defaults and the value rules that
+ * other parts of leash share (principal names, issuers). Parsed by parse.ts,
+ * loaded (from the compiled copy or the YAML) by load.ts.
+ */
+
+/** Where the audit log is when leash.yaml does not say. */
+export const DEFAULT_AUDIT_LOG = '/var/log/leash/audit.jsonl';
+
+export const EXPIRATION_POLICIES = ['12h', '24h', '48h', '1week', 'oidc', 'oidc_refreshed', 'never'] as const;
+export type ExpirationPolicy = (typeof EXPIRATION_POLICIES)[number];
+
+export interface ProviderConfig {
+  issuer: string;
+  clientId: string;
+  expiration: ExpirationPolicy;
+  /** Pinned JWKS file: never fetched (air-gapped hosts). */
+  jwksFile?: string;
+  /** Where the provider entry came from, for messages: file:line. */
+  source: string;
+}
+
+export interface GrantConfig {
+  /** email, sub, `oidc:<claim>:<value>` or `oidc-match-end:email:<suffix>` */
+  identity: string;
+  issuer: string;
+  principals: string[];
+  profile: string;
+  /** Seconds; caps the session below the provider's expiry. */
+  maxSession?: number;
+  source: string;
+}
+
+export interface LeashConfig {
+  /** The file this came from, or null when absent and defaults apply. */
+  file: string | null;
+  providers: ProviderConfig[];
+  grants: GrantConfig[];
+  deny: { identities: string[]; users: string[] };
+  auditLog: string;
+  defaultProfile?: string;
+  jwksCacheDir: string;
+  /** Seconds a cached JWKS may be used when the provider is unreachable. */
+  maxStale: number;
+}
+
+export const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
+export const DEFAULT_MAX_STALE = 7 * 86400;
+
+/**
+ * A provider's issuer as leash.yaml and opkssh's providers file may give it.
+ * Only the form is checked here; the fetch layer refuses plain http except
+ * to loopback.
+ */
+export const ISSUER_URL = /^https?:\/\/[^\s]+$/;
+
+/** Local user names as leash will write them into an authorized_keys line. */
+export const PRINCIPAL_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+/** leash.yaml's settings when the file does not exist (only the shell may run on them). */
+export function defaultLeashConfig(): LeashConfig {
+  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, maxStale: DEFAULT_MAX_STALE };
+}
+

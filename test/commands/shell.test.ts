@@ -1,0 +1,117 @@
+import t from 'tap';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runShell } from '../../src/commands/shell.js';
+import { isRoot, trustedTempDir } from '../helpers/tmp.js';
+
+if (!isRoot()) {
+  t.plan(0, 'configuration must be root-owned: run as root');
+  process.exit(0);
+}
+
+const tmp = await trustedTempDir('shell-cmd');
+t.teardown(tmp.cleanup);
+const dir = tmp.path;
+const audit = join(dir, 'audit.jsonl');
+const marker = join(dir, 'marker');
+mkdirSync(join(dir, 'policies'), { mode: 0o755 });
+writeFileSync(join(dir, 'leash.yaml'), `audit_log: ${audit}\n`, { mode: 0o644 });
+writeFileSync(
+  join(dir, 'policies/t.yaml'),
+  `timeout: 5m
+commands:
+  'true': {binary: /usr/bin/true}
+  'false': {binary: /usr/bin/false}
+  sleep: {binary: /usr/bin/sleep, operands: {int: [1, 60]}, timeout: 1s}
+  touch: {binary: /usr/bin/touch, operands: {regex: '^${dir}/marker$'}}
+`,
+  { mode: 0o644 },
+);
+writeFileSync(join(dir, 'policies/broken.yaml'), 'commands:\n  \'true\': {binary: /usr/bin/true, bogus: 1}\n', { mode: 0o644 });
+
+const events = (): Array<Record<string, unknown>> =>
+  existsSync(audit) ? readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+
+const shell = (command: string | undefined, extra: Record<string, string> = {}, env: Record<string, string> = {}) =>
+  runShell({
+    configDirFlag: dir,
+    values: { profile: 't', identity: 'alice@example.com', session: 'sess-1', ...extra },
+    positionals: [],
+    env: { ...(command === undefined ? {} : { SSH_ORIGINAL_COMMAND: command }), SSH_CONNECTION: '192.0.2.7 50000 127.0.0.1 22', ...env },
+  });
+
+t.test('an allowed command runs; decision and result are audited', async (t) => {
+  const before = events().length;
+  t.equal(await shell('true'), 0);
+  t.equal(await shell('false'), 1, 'the child exit status is leash exit status');
+  const added = events().slice(before);
+  t.match(added, [
+    { event: 'shell.allowed', profile: 't', identity: 'alice@example.com', session: 'sess-1', client: '192.0.2.7 50000', command: 'true', argv: ['true'], binary: '/usr/bin/true', reason: 'ALLOWED' },
+    { event: 'shell.finished', exit: 0, argv: ['true'], duration_ms: Number },
+    { event: 'shell.allowed', command: 'false' },
+    { event: 'shell.finished', exit: 1 },
+  ]);
+  for (const e of added) t.match(e['ts'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'UTC timestamp');
+});
+
+t.test('a denied command is audited and runs nothing', async (t) => {
+  t.equal(await shell(`touch ${dir}/other`), 126);
+  t.equal(await shell('true; touch x'), 126);
+  t.match(events().slice(-2), [
+    { event: 'shell.denied', reason: 'OPERAND_INVALID' },
+    { event: 'shell.denied', reason: 'METACHAR_FORBIDDEN', command: 'true; touch x' },
+  ]);
+});
+
+t.test('control bytes are escaped in the log', async (t) => {
+  t.equal(await shell('true\n\x1b[31mid'), 126);
+  t.match(events().at(-1), { reason: 'BYTE_FORBIDDEN', command: 'true\\x0a\\x1b[31mid' });
+});
+
+t.test('a timeout kills the command and exits 124', async (t) => {
+  t.equal(await shell('sleep 30'), 124);
+  t.match(events().at(-1), { event: 'shell.timeout', exit: 124 });
+});
+
+t.test('an expired session runs nothing', async (t) => {
+  t.equal(await shell(`touch ${marker}`, { expires: String(Math.floor(Date.now() / 1000) - 1) }), 126);
+  t.notOk(existsSync(marker));
+  t.match(events().at(-1), { event: 'shell.denied', reason: 'SESSION_EXPIRED' });
+  t.equal(await shell('true', { expires: 'tomorrow' }), 126);
+  t.match(events().at(-1), { reason: 'SESSION_EXPIRES_INVALID' });
+});
+
+t.test('a profile that does not load denies everything', async (t) => {
+  t.equal(await shell('true', { profile: 'broken' }), 78);
+  t.match(events().at(-1), { event: 'shell.denied', reason: 'PROFILE_INVALID', detail: /broken\.yaml:2:\d+: .*unknown key "bogus"/ });
+  t.equal(await shell('true', { profile: 'missing' }), 78);
+  t.equal(await shell('true', { profile: '../t' }), 78);
+});
+
+t.test('an interactive login lists the commands and is refused', async (t) => {
+  t.equal(await shell(undefined), 126);
+  t.match(events().at(-1), { event: 'shell.denied', reason: 'COMMAND_EMPTY' });
+});
+
+t.test('if the audit log cannot be written, nothing runs', async (t) => {
+  const sub = await trustedTempDir('shell-noaudit');
+  t.teardown(sub.cleanup);
+  mkdirSync(join(sub.path, 'policies'), { mode: 0o755 });
+  writeFileSync(join(sub.path, 'policies/t.yaml'), readFileSync(join(dir, 'policies/t.yaml')), { mode: 0o644 });
+  writeFileSync(join(sub.path, 'leash.yaml'), `audit_log: ${sub.path}/no-such-dir/audit.jsonl\n`, { mode: 0o644 });
+  const code = await runShell({ configDirFlag: sub.path, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: `touch ${marker}` } });
+  t.equal(code, 78);
+  t.notOk(existsSync(marker), 'the command did not run');
+});
+
+t.test('environment overrides count only outside an SSH session', async (t) => {
+  const other = join(dir, 'env-audit.jsonl');
+  // Outside SSH (an operator, a test) LEASH_AUDIT_LOG is honoured…
+  t.equal(await runShell({ configDirFlag: dir, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: 'true', LEASH_AUDIT_LOG: other } }), 0);
+  t.ok(existsSync(other));
+  // …inside one it is the client's environment, and ignored.
+  const before = events().length;
+  t.equal(await shell('true', {}, { LEASH_AUDIT_LOG: join(dir, 'ignored.jsonl') }), 0);
+  t.notOk(existsSync(join(dir, 'ignored.jsonl')));
+  t.equal(events().length, before + 2);
+});
