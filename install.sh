@@ -119,7 +119,6 @@ exists_group() { getent group "$1" >/dev/null; }
 state_get() { [ -f "$TMP/state" ] && awk -v k="$1" -v p="$2" '$1 == k && $NF == p { print $2 }' "$TMP/state" | tail -n 1; }
 state_has() { [ -f "$TMP/state" ] && grep -qxF "$1" "$TMP/state"; }
 state_add() { state_has "$1" || printf '%s\n' "$1" >>"$TMP/state"; }
-state_del() { [ -f "$TMP/state" ] || return 0; grep -vxF "$1" "$TMP/state" >"$TMP/state.x" || :; mv "$TMP/state.x" "$TMP/state"; }
 state_file() {  # state_file PATH SHA: remember the default we installed at PATH
   [ "$(state_get file "$1")" != "$2" ] || return 0
   [ -f "$TMP/state" ] && { awk -v p="$1" '!($1 == "file" && $3 == p)' "$TMP/state" >"$TMP/state.x"; mv "$TMP/state.x" "$TMP/state"; }

@@ -34,6 +34,7 @@ import { loadProfile } from '../src/policy/load.js';
 import { leashYaml } from '../test/helpers/leash-yaml.js';
 import { decide } from '../src/shell/decide.js';
 import { realFs } from '../src/policy/fs-view.js';
+import { SEA_CONFIG, SEA_TARGET } from '../build/sea-config.mjs';
 
 // ---------------------------------------------------------------- options
 
@@ -218,13 +219,11 @@ async function buildFloorSea(work: string): Promise<string | null> {
   try {
     const require = createRequire(join(REPO, 'package.json'));
     const sea = (require('@yao-pkg/pkg/lib-es5/sea.js') as { default: (entry: string, o: unknown) => Promise<void> }).default;
-    const buildSrc = readFileSync(join(REPO, 'build', 'build.mjs'), 'utf8');
     const entry = join(work, 'floor.cjs');
     await writeFile(entry, '"use strict";\n');
     const output = join(work, 'floor');
-    // The same seaConfig as build/build.mjs (read from it, so the floor follows the build).
-    const m = /const seaConfig = (\{[\s\S]*?\n\});/.exec(buildSrc);
-    const seaConfig = m ? (Function(`return (${m[1]})`)() as Record<string, unknown>) : { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, execArgvExtension: 'none' };
+    // The same settings as dist/leash (build/sea-config.mjs).
+    const seaConfig: Record<string, unknown> = { ...SEA_CONFIG };
     if (seaConfig['useSnapshot'] === true) {
       // A snapshot needs a main that registers a deserialize function.
       await writeFile(entry, '"use strict";\nrequire("v8").startupSnapshot.setDeserializeMainFunction(() => {});\n');
@@ -234,7 +233,7 @@ async function buildFloorSea(work: string): Promise<string | null> {
       throw new Error('network access attempted while building the floor SEA');
     }) as typeof fetch;
     try {
-      await sea(entry, { targets: [{ nodeRange: 'node24', platform: 'linux', arch: 'x64', output }], nodePath: RUNTIME, signature: false, seaConfig });
+      await sea(entry, { targets: [{ ...SEA_TARGET, output }], nodePath: RUNTIME, signature: false, seaConfig });
     } finally {
       globalThis.fetch = saved;
     }
@@ -454,20 +453,7 @@ async function coldDecisions(f: Fixtures, lines: string[]): Promise<number> {
   try {
     const script = join(work, 'cold.cjs');
     const { build } = (await import('esbuild')) as typeof import('esbuild');
-    await build({
-      stdin: {
-        contents: `import { loadProfile } from './src/policy/load.ts'; import { decide } from './src/shell/decide.ts'; import { realFs } from './src/policy/fs-view.ts';
-const lines = JSON.parse(process.argv[3]); const t0 = process.hrtime.bigint(); void loadProfile(process.argv[2], 'diagnostic').then((p) => {
-for (const l of lines) decide(p, l, realFs); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6)); });`,
-        resolveDir: REPO,
-        loader: 'ts',
-      },
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: script,
-      logLevel: 'warning',
-    });
+    await build({ entryPoints: [join(REPO, 'bench', 'cold-decisions.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: script, logLevel: 'warning', absWorkingDir: REPO });
     const r = await mustRun(RUNTIME, [script, f.cfg.path, JSON.stringify(lines)]);
     return Number(r.stdout);
   } finally {

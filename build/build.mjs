@@ -8,6 +8,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { RUNTIME_MAJOR, SEA_CONFIG, SEA_TARGET } from './sea-config.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -15,7 +16,6 @@ const ENTRY = join(ROOT, 'src', 'main.ts');
 const BUNDLE = join(DIST, 'leash.cjs');
 const OUTPUT = join(DIST, 'leash');
 const RUNTIME = join(ROOT, 'node_modules', 'node', 'bin', 'node');
-const RUNTIME_MAJOR = 24;
 // The SEA main that runs the bundle with the warm code cache, and the script
 // that makes that cache (build/README.md, "Warm code cache").
 const LOADER = join(ROOT, 'build', 'sea-loader.cjs');
@@ -136,7 +136,10 @@ if (WARM) {
   writeFileSync(SEA_SOURCE, `(function (exports, require, module, __filename, __dirname) {${code}\n})`);
   seaAssets['leash.js'] = SEA_SOURCE;
   const tWarm = performance.now();
-  const warm = spawnSync(RUNTIME, [WARM_DRIVER, SEA_SOURCE, SEA_DIR], { encoding: 'utf8', env: {}, cwd: DIST, timeout: 300_000 });
+  // The driver imports the tests' TypeScript minter: bundle it first.
+  const driver = join(SEA_DIR, 'warm-cache.mjs');
+  await build({ entryPoints: [WARM_DRIVER], outfile: driver, bundle: true, platform: 'node', target: 'node24', format: 'esm', packages: 'external', define: { REPOSITORY_ROOT: JSON.stringify(ROOT) }, logLevel: 'warning', absWorkingDir: ROOT });
+  const warm = spawnSync(RUNTIME, [driver, SEA_SOURCE, SEA_DIR], { encoding: 'utf8', env: {}, cwd: DIST, timeout: 300_000 });
   if (warm.error || warm.status !== 0) {
     fail(`${rel(WARM_DRIVER)}: status ${warm.status}${warm.error ? `, ${warm.error.message}` : ''}\n${warm.stdout}${warm.stderr}`);
   }
@@ -157,23 +160,14 @@ globalThis.fetch = async (url) => {
 const require = createRequire(import.meta.url);
 const pkgVersion = require('@yao-pkg/pkg/package.json').version;
 const sea = require('@yao-pkg/pkg/lib-es5/sea.js').default;
-const seaConfig = {
-  disableExperimentalSEAWarning: true,
-  // Measured in build/README.md: the code cache removes most of the cost of
-  // compiling the bundle at start-up (but its bytes differ from build to build);
-  // a snapshot gains nothing more and would freeze build-time state.
-  useCodeCache: true,
-  useSnapshot: false,
-  // Ignore NODE_OPTIONS: nothing in the caller's environment may add Node flags.
-  execArgvExtension: 'none',
-};
+const seaConfig = SEA_CONFIG;
 // pkg runs the runtime to generate the blob with this process's environment:
 // extra Node/V8 flags there would make the code cache be rejected at run time.
 delete process.env.NODE_OPTIONS;
 const tSea = performance.now();
 try {
   await sea(WARM ? LOADER : BUNDLE, {
-    targets: [{ nodeRange: `node${RUNTIME_MAJOR}`, platform: 'linux', arch: 'x64', output: OUTPUT }],
+    targets: [{ ...SEA_TARGET, output: OUTPUT }],
     nodePath: RUNTIME,
     signature: false,
     // Node's sea-config "assets": read back with node:sea getAsset()/getRawAsset().

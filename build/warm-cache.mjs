@@ -19,22 +19,26 @@
 // every function those runs compiled. The runs use a throwaway root-owned
 // configuration with the shipped policies, an OpenID provider that exists only
 // as the parent's fetch (discovery and JWKS answered in memory for `leash jwks
-// refresh`), and a certificate minted here, so `leash verify` goes all the way
+// refresh`), and a certificate minted by test/helpers/pktoken.ts (with the
+// real ssh-keygen), so `leash verify` goes all the way
 // to "accepted". No socket is opened: the children's fetch always throws.
 //
 // Every run's exit status is checked, so a role that failed early (and so
 // warmed nothing) fails the build. Without root (configuration must be
 // root-owned) only leash.cache is made, and this says so on stderr.
 import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+// TypeScript: build/build.mjs bundles this file with esbuild before running it.
+import { mintLogin } from '../test/helpers/pktoken.ts';
 
 const SELF = fileURLToPath(import.meta.url);
-const ROOT = resolve(dirname(SELF), '..');
+// The repository (for policies/): fixed by build/build.mjs when it bundles this file.
+const ROOT = REPOSITORY_ROOT;
 const child = process.argv[2] === '--child';
 const [sourceFile, out, specFile] = process.argv.slice(child ? 3 : 2);
 if (!sourceFile || !out || (child && !specFile)) throw new Error('usage: warm-cache.mjs <leash.js> <out-dir>');
@@ -102,63 +106,25 @@ if (child) {
 
 // ------------------------------------------------- minting a real login
 
-const b64u = (x) => Buffer.from(x).toString('base64url');
-const canonical = (v) =>
-  JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
-const u32 = (n) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const u64 = (n) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
-};
-const str = (x) => {
-  const b = Buffer.from(x);
-  return Buffer.concat([u32(b.length), b]);
-};
-const mpint = (b) => {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  b = b.subarray(i);
-  return str(b[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), b]) : b);
-};
-
 /**
- * An opkssh login as `opkssh login` makes it: an ID token from the provider
- * whose nonce commits to a CIC header holding the client key, the PK Token in
- * a certificate self-signed by that key (ecdsa-sha2-nistp256, as opkssh's default).
+ * The provider's half of a login, in memory: an ID token signed with the
+ * provider key for whatever nonce the client commits to. The client's half
+ * (CIC, PK Token, the certificate by the real ssh-keygen) is the tests' own
+ * minter, test/helpers/pktoken.ts, so there is one minter in the repository.
  */
-function mint(providerKey, kid, issuer, clientId, email) {
-  const now = Math.floor(Date.now() / 1000);
-  const client = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const j = client.publicKey.export({ format: 'jwk' });
-  const cic = { alg: 'ES256', typ: 'CIC', rz: randomBytes(32).toString('hex'), upk: { kty: 'EC', crv: 'P-256', x: j.x, y: j.y, alg: 'ES256' } };
-  const nonce = createHash('sha3-256').update(canonical(cic)).digest('base64url');
-  const opHdr = b64u(JSON.stringify({ alg: 'RS256', kid, typ: 'JWT' }));
-  const payload = b64u(JSON.stringify({ iss: issuer, sub: 'warm-cache', aud: clientId, exp: now + 3600, iat: now, nonce, email, email_verified: true }));
-  const opSig = b64u(sign('sha256', Buffer.from(`${opHdr}.${payload}`), providerKey));
-  const cicHdr = b64u(JSON.stringify(cic));
-  const cicSig = b64u(sign('sha256', Buffer.from(`${cicHdr}.${payload}`), { key: client.privateKey, dsaEncoding: 'ieee-p1363' }));
-  const compact = [payload, opHdr, opSig, cicHdr, cicSig].join(':');
-
-  const q = Buffer.concat([Buffer.from([4]), Buffer.from(j.x, 'base64url'), Buffer.from(j.y, 'base64url')]);
-  const keyBlob = Buffer.concat([str('ecdsa-sha2-nistp256'), str('nistp256'), str(q)]);
-  const ext = (name, data) => Buffer.concat([str(name), str(data)]);
-  const extensions = Buffer.concat([
-    ext('openpubkey-pkt', str(compact)),
-    ...['permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc'].map((n) => ext(n, '')),
-  ]);
-  const type = 'ecdsa-sha2-nistp256-cert-v01@openssh.com';
-  const body = Buffer.concat([
-    str(type), str(randomBytes(32)), str('nistp256'), str(q), u64(0), u32(1), str(email), str(str('opkssh-wildcard')),
-    u64(0), u64(0xffffffffffffffffn), str(''), str(extensions), str(''), str(keyBlob),
-  ]);
-  const der = sign('sha256', body, { key: client.privateKey, dsaEncoding: 'ieee-p1363' });
-  const sig = Buffer.concat([str('ecdsa-sha2-nistp256'), str(Buffer.concat([mpint(der.subarray(0, 32)), mpint(der.subarray(32))]))]);
-  return { keyType: type, keyBase64: Buffer.concat([body, str(sig)]).toString('base64') };
+function inMemoryProvider(providerKey, kid, issuer, clientId, email) {
+  const b64u = (x) => Buffer.from(x).toString('base64url');
+  return {
+    issuer,
+    clientId,
+    async login(user, nonce) {
+      const now = Math.floor(Date.now() / 1000);
+      const header = b64u(JSON.stringify({ alg: 'RS256', kid, typ: 'JWT' }));
+      const payload = b64u(JSON.stringify({ iss: issuer, sub: user, aud: clientId, exp: now + 3600, iat: now, nonce, email, email_verified: true }));
+      const signature = b64u(sign('sha256', Buffer.from(`${header}.${payload}`), providerKey));
+      return { idToken: `${header}.${payload}.${signature}` };
+    },
+  };
 }
 
 // ------------------------------------------------------------ the runs
@@ -225,8 +191,10 @@ try {
     await expect(0, [...C, 'policy', 'check']);
 
     // The login path, as sshd's AuthorizedKeysCommand runs it with the cache warm.
-    const login = mint(provider.privateKey, kid, issuer, clientId, email);
-    const other = mint(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, kid, issuer, clientId, email);
+    const keys = join(work, 'keys');
+    mkdirSync(keys, { mode: 0o700 });
+    const login = await mintLogin(inMemoryProvider(provider.privateKey, kid, issuer, clientId, email), 'warm-cache', { dir: keys });
+    const other = await mintLogin(inMemoryProvider(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, kid, issuer, clientId, email), 'warm-cache', { dir: keys });
     roles.verify = [
       { code: 0, args: [...C, 'verify', 'root', login.keyBase64, login.keyType] },
       { code: 0, args: [...C, 'verify', 'root', login.keyBase64, login.keyType] },

@@ -3,7 +3,7 @@ import type { CommandContext } from './context.js';
 import { AuditLog, clientAddress, printableCommand, type AuditEvent } from '../audit/log.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/load.js';
-import { asLeashError } from '../errors.js';
+import { asLeashError, type ReasonCode } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { realFs } from '../policy/fs-view.js';
 import { loadProfile } from '../policy/load.js';
@@ -30,7 +30,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
   try {
     setup = await openSession(ctx, underSshd);
   } catch (err) {
-    const e = asLeashError(err, 'CONFIG_ERROR');
+    const e = asLeashError(err, 'INTERNAL');
     stderr(`configuration error (${e.code}): ${e.message}`);
     return EXIT.CONFIG;
   }
@@ -46,7 +46,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
     client: clientAddress(env),
     command: raw === undefined ? undefined : printableCommand(raw),
   };
-  const deny = (code: string, detail: string, exit: number = EXIT.DENIED, extra: Partial<AuditEvent> = {}): number => {
+  const deny = (code: ReasonCode, detail: string, exit: number = EXIT.DENIED, extra: Partial<AuditEvent> = {}): number => {
     try {
       audit.write({ event: 'shell.denied', ...base, ...extra, reason: code, detail });
     } catch (err) {

@@ -122,7 +122,7 @@ async function explain(ctx: CommandContext): Promise<number> {
       report: (check, ok, detail) => out(`${ok ? '[ok]  ' : '[FAIL]'} ${check}: ${detail}`),
     };
   } catch (err) {
-    const e = asLeashError(err, 'CONFIG_ERROR');
+    const e = asLeashError(err, 'INTERNAL');
     out(`[FAIL] configuration: ${e.code}: ${e.message}`);
     return EXIT.CONFIG;
   }

@@ -44,8 +44,8 @@ export interface LeashConfig {
   maxStale: number;
 }
 
-export const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
-export const DEFAULT_MAX_STALE = 7 * 86400;
+const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
+const DEFAULT_MAX_STALE = 7 * 86400;
 
 /**
  * A provider's issuer as leash.yaml and opkssh's providers file may give it.

@@ -48,7 +48,7 @@ export function mayAccess(st: Pick<FileFacts, 'uid' | 'gid' | 'mode'>, who: Acco
 // ------------------------------------------------------------------ sshd
 
 /** The settings of `sshd -T` that leash needs (lower-case keys, as sshd prints them). */
-export function parseSshdT(text: string): Map<string, string> {
+function parseSshdT(text: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const line of text.split('\n')) {
     const i = line.indexOf(' ');

@@ -20,13 +20,13 @@ const COMMAND_KEYS = ['binary', 'description', 'always', 'options', 'operands', 
 const SUBCOMMAND_KEYS = ['description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
 const VALUE_KINDS = ['int', 'enum', 'regex', 'unit'] as const;
 
-const COMMAND_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
+export const COMMAND_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
 const SUBCOMMAND_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const SHORT_OPTION = /^-[A-Za-z0-9]$/;
 const LONG_OPTION = /^--[A-Za-z0-9][A-Za-z0-9-]*$/;
-const BINARY_PATH = /^(\/[A-Za-z0-9._+-]+)+$/;
+export const BINARY_PATH = /^(\/[A-Za-z0-9._+-]+)+$/;
 /** Arguments leash adds itself: plain words only. */
-const FIXED_ARG = /^[A-Za-z0-9=._,:/+-]+$/;
+export const FIXED_ARG = /^[A-Za-z0-9=._,:/+-]+$/;
 const MAX_TIMEOUT_SECONDS = 86400;
 const MAX_OPERANDS = 256;
 

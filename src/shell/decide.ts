@@ -1,3 +1,4 @@
+import type { ReasonCode } from '../errors.js';
 import { binaryStatus } from '../policy/binary.js';
 import type { FsView } from '../policy/fs-view.js';
 import type { Profile } from '../policy/types.js';
@@ -20,7 +21,7 @@ export interface Allow {
 
 export interface Deny {
   allow: false;
-  code: string;
+  code: ReasonCode;
   detail: string;
   command?: string;
   argv?: string[];

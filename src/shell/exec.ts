@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { CHILD_ENV } from './env.js';
 
 /** How long a process group gets between SIGTERM and SIGKILL. */
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 
 export interface RunPlan {
   binary: string;

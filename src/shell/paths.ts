@@ -1,4 +1,5 @@
 import { minimatch } from 'minimatch';
+import type { ReasonCode } from '../errors.js';
 import { dirname, resolve } from 'node:path';
 import type { FsView } from '../policy/fs-view.js';
 import type { PathRules } from '../policy/types.js';
@@ -9,7 +10,7 @@ import type { PathRules } from '../policy/types.js';
  * object rather than by name (/proc/PID/root, cwd, fd, map_files, /dev/fd).
  * They are denied unless a profile lists them under paths.allow_sensitive.
  */
-export const SENSITIVE_PATHS: readonly string[] = [
+const SENSITIVE_PATHS: readonly string[] = [
   '/proc/*/environ', '/proc/*/task/*/environ',
   '/proc/*/mem', '/proc/*/task/*/mem',
   '/proc/*/pagemap', '/proc/*/task/*/pagemap',
@@ -32,7 +33,7 @@ export const SENSITIVE_PATHS: readonly string[] = [
  * pattern `X/**` also covers the directory X itself (so `/var/log/**` allows
  * `ls /var/log`).
  */
-export function matchesAny(path: string, globs: readonly string[]): string | null {
+function matchesAny(path: string, globs: readonly string[]): string | null {
   for (const g of globs) {
     if (minimatch(path, g, { dot: true, nocomment: true, nonegate: true, noext: true })) return g;
     if (g.endsWith('/**') && minimatch(path, g.slice(0, -3), { dot: true, nocomment: true, nonegate: true, noext: true })) return g;
@@ -40,7 +41,7 @@ export function matchesAny(path: string, globs: readonly string[]): string | nul
   return null;
 }
 
-export type PathCheck = { ok: true; resolved: string } | { ok: false; code: string; detail: string };
+export type PathCheck = { ok: true; resolved: string } | { ok: false; code: ReasonCode; detail: string };
 
 /**
  * Resolves a client-supplied path the way the child would (relative to its

@@ -1,3 +1,4 @@
+import type { ReasonCode } from '../errors.js';
 import type { CommandSpec, ValueSpec } from '../policy/types.js';
 
 /** A value the client supplied, located in the argument list so it can be checked and rewritten. */
@@ -14,9 +15,9 @@ export interface ValueUse {
 
 export type ArgsResult =
   | { ok: true; words: string[]; leaf: CommandSpec; always: string[]; rest: string[]; values: ValueUse[] }
-  | { ok: false; code: string; detail: string };
+  | { ok: false; code: ReasonCode; detail: string };
 
-const deny = (code: string, detail: string): ArgsResult => ({ ok: false, code, detail });
+const deny = (code: ReasonCode, detail: string): ArgsResult => ({ ok: false, code, detail });
 
 /**
  * Reads arguments the way GNU getopt_long would, but only against the

@@ -1,7 +1,8 @@
 import { parse } from 'shell-quote';
+import type { ReasonCode } from '../errors.js';
 
-export const MAX_COMMAND_BYTES = 4096;
-export const MAX_TOKENS = 256;
+const MAX_COMMAND_BYTES = 4096;
+const MAX_TOKENS = 256;
 
 /**
  * Characters a shell gives meaning to. None of them is needed to name a
@@ -11,7 +12,7 @@ export const MAX_TOKENS = 256;
  */
 const METACHARS = new Set(';&|$`(){}<>\\#~*?[]!');
 
-export type TokenizeResult = { ok: true; argv: string[] } | { ok: false; code: string; detail: string };
+export type TokenizeResult = { ok: true; argv: string[] } | { ok: false; code: ReasonCode; detail: string };
 
 /** SSH_ORIGINAL_COMMAND → argv, or the reason it is refused. Pure. */
 export function tokenize(command: string): TokenizeResult {

@@ -1,12 +1,12 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { LeashError } from '../errors.js';
+import { LeashError, type ReasonCode } from '../errors.js';
 
 export interface ReadCodes {
   /** A symlink, not a regular file, or refused by the judge. */
-  unsafe: string;
+  unsafe: ReasonCode;
   /** Could not be opened for another reason. */
-  unreadable: string;
-  tooLarge: string;
+  unreadable: ReasonCode;
+  tooLarge: ReasonCode;
 }
 
 /**

@@ -7,9 +7,9 @@ import { LeashError } from '../errors.js';
 import { IDENTITY_LABEL } from './grants/identity.js';
 
 /** The principal opkssh ≥ 0.14 puts in certs by default: "valid for any user the verifier allows". */
-export const WILDCARD_PRINCIPAL = 'opkssh-wildcard';
+const WILDCARD_PRINCIPAL = 'opkssh-wildcard';
 /** Signature-key types opkssh certificates carry (ECDSA P-256 by default, Ed25519 with -t ed25519). */
-export const SIGNATURE_KEY_TYPES: readonly string[] = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
+const SIGNATURE_KEY_TYPES: readonly string[] = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 /** Absolute paths from a shell-inert alphabet: nothing sshd's option parser or `$SHELL -c` would interpret. */

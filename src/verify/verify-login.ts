@@ -138,7 +138,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
 
   const { claims, grant } = await check('authorization', () => {
     const c = identityClaims(pkt.payload);
-    const r = authorize(ctx.config, provider.issuer, c, req.user, ctx.migrated.grants);
+    const r = authorize(ctx.config, c, req.user, ctx.migrated.grants);
     if (!r.ok) throw new LeashError(r.code, r.detail);
     return { claims: c, grant: r.grant };
   }, ({ grant: g }) => `granted ${req.user} by ${g.source}, profile ${g.profile}`);

@@ -98,7 +98,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The CIC commitment of notes §2.5: base64url-nopad(SHA3-256(canonical JSON)). */
-export function cicCommitmentOf(header: Record<string, unknown>): string {
+function cicCommitmentOf(header: Record<string, unknown>): string {
   return createHash('sha3-256').update(canonicalJson(header), 'utf8').digest('base64url');
 }
 

@@ -48,7 +48,7 @@ export function u64(n: bigint): Buffer {
   b.writeBigUInt64BE(n);
   return b;
 }
-export function tuples(entries: Array<[string, Buffer]>): Buffer {
+function tuples(entries: Array<[string, Buffer]>): Buffer {
   return Buffer.concat(entries.map(([n, d]) => Buffer.concat([str(n), str(d)])));
 }
 

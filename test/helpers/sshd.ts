@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import type { Test as Tap } from 'tap';
 import { isRoot, trustedTempDir } from './tmp.js';
 
-export const SSHD_BIN = '/usr/sbin/sshd';
-export const SSH_BIN = '/usr/bin/ssh';
-export const SSH_KEYGEN_BIN = '/usr/bin/ssh-keygen';
+const SSHD_BIN = '/usr/sbin/sshd';
+const SSH_BIN = '/usr/bin/ssh';
+const SSH_KEYGEN_BIN = '/usr/bin/ssh-keygen';
 /** A dedicated unprivileged user for AuthorizedKeysCommandUser; see ensureAkcUser(). */
 export const AKC_USER = 'leash-akc';
 

@@ -15,8 +15,8 @@ import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, rm } from 'node:fs/promi
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
-export const TRUSTED_TMP_BASE = '/var/lib/leash-test';
-export const BINARY_BASE = '/opt/leash-test';
+const TRUSTED_TMP_BASE = '/var/lib/leash-test';
+const BINARY_BASE = '/opt/leash-test';
 
 export interface TempDir {
   path: string;

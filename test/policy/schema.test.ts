@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { POLICY_DIR } from '../helpers/profiles.js';
+import { PROFILE_NAME } from '../../src/config/dir.js';
+import { BINARY_PATH, COMMAND_NAME, FIXED_ARG } from '../../src/policy/parse.js';
 
 // policies/schema.json is what editors validate against while the operator
 // types; it must accept the shipped profiles and refuse what leash refuses.
@@ -33,4 +35,13 @@ t.test('the schema refuses what the loader refuses', async (t) => {
     ['missing binary', { commands: { ls: { options: {} } } }],
   ];
   for (const [name, doc] of bad) t.notOk(validate(doc), name);
+});
+
+t.test("the schema's name patterns are leash's own", async (t) => {
+  const defs = (schema as { definitions: Record<string, { pattern?: string }>; properties: { commands: { propertyNames: { pattern: string } } } });
+  const same = (pattern: string | undefined, re: RegExp, what: string): void => void t.equal(new RegExp(pattern ?? '').source, re.source, what);
+  same(defs.definitions['profileName']?.pattern, PROFILE_NAME, 'profile names');
+  same(defs.properties.commands.propertyNames.pattern, COMMAND_NAME, 'command names');
+  same(defs.definitions['binary']?.pattern, BINARY_PATH, 'binary paths');
+  same(defs.definitions['word']?.pattern, FIXED_ARG, 'fixed words (always, enum)');
 });

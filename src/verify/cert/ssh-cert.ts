@@ -14,14 +14,14 @@ import { SshReader, sshString } from './ssh-wire.js';
 /** A certificate blob larger than this is refused before decoding (real opkssh certs are a few KB). */
 export const MAX_CERT_BYTES = 64 * 1024;
 /** OpenSSH's own limit (SSHKEY_CERT_MAX_PRINCIPALS). */
-export const MAX_PRINCIPALS = 256;
+const MAX_PRINCIPALS = 256;
 /** RSA keys below this size are refused wherever they appear (here and in jwk.ts). */
-export const MIN_RSA_BITS = 2048;
+const MIN_RSA_BITS = 2048;
 /** OpenSSH's bignum limit (SSHBUF_MAX_BIGNUM): 16384-bit moduli. */
-export const MAX_RSA_BITS = 16384;
+const MAX_RSA_BITS = 16384;
 
-export const SSH_CERT_TYPE_USER = 1;
-export const SSH_CERT_TYPE_HOST = 2;
+const SSH_CERT_TYPE_USER = 1;
+const SSH_CERT_TYPE_HOST = 2;
 
 export type EcdsaCurve = 'nistp256' | 'nistp384' | 'nistp521';
 
@@ -305,7 +305,7 @@ export function extensionStringValue(cert: SshCertificate, name: string): Buffer
 }
 
 /** Name of the extension that carries the compact PK Token. */
-export const OPENPUBKEY_PKT_EXTENSION = 'openpubkey-pkt';
+const OPENPUBKEY_PKT_EXTENSION = 'openpubkey-pkt';
 
 /**
  * The compact PK Token from the `openpubkey-pkt` extension, as text. Only

@@ -1,19 +1,8 @@
+import type { ReasonCode } from '../../errors.js';
 import type { GrantConfig, LeashConfig } from '../../config/types.js';
 import { asciiLower, matchesIdentity, parseIdentityPattern, type IdentityClaims } from './identity.js';
 
-/** Stable reasons for refusing a verified user; they go to the audit log, never to the client. */
-export const AUTHORIZE_DENIALS = [
-  'ISSUER_MISMATCH',
-  'DENY_PATTERN_INVALID',
-  'DENY_USER',
-  'DENY_IDENTITY',
-  'GRANT_OTHER_USER',
-  'EMAIL_UNVERIFIED',
-  'NO_GRANT',
-] as const;
-export type AuthorizeDenial = (typeof AUTHORIZE_DENIALS)[number];
-
-export type AuthorizeResult = { ok: true; grant: GrantConfig } | { ok: false; code: AuthorizeDenial; detail: string };
+export type AuthorizeResult = { ok: true; grant: GrantConfig } | { ok: false; code: ReasonCode; detail: string };
 
 /** Claim values in messages: JSON-escaped (no control characters reach a log) and cut short. */
 function show(value: string): string {
@@ -43,14 +32,10 @@ function who(claims: IdentityClaims): string {
  */
 export function authorize(
   config: LeashConfig,
-  issuer: string,
   claims: IdentityClaims,
   localUser: string,
   migrated: readonly GrantConfig[] = [],
 ): AuthorizeResult {
-  if (claims.iss !== issuer) {
-    return { ok: false, code: 'ISSUER_MISMATCH', detail: `token iss ${show(claims.iss)} is not the verified issuer ${show(issuer)}` };
-  }
   for (const pattern of config.deny.identities) {
     try {
       parseIdentityPattern(pattern);
@@ -67,7 +52,7 @@ export function authorize(
     return { ok: false, code: 'DENY_IDENTITY', detail: `${who(claims)} matches deny.identities entry ${show(denied)}` };
   }
 
-  const grants = [...config.grants, ...migrated].filter((g) => g.issuer === issuer);
+  const grants = [...config.grants, ...migrated].filter((g) => g.issuer === claims.iss);
   const mine = grants.filter((g) => matchesIdentity(g.identity, claims, 'grant'));
   const grant = mine.find((g) => g.principals.includes(localUser));
   if (grant) return { ok: true, grant };

@@ -94,7 +94,7 @@ function rows(input: OpksshFileText, problems: Problems): Array<[number, [string
  * ambiguous (which client_id, which expiry?), so all its rows are skipped; an
  * issuer leash.yaml already defines keeps leash.yaml's definition.
  */
-export function parseOpksshProviders(input: OpksshFileText, existing: readonly ProviderConfig[]): { providers: ProviderConfig[]; problems: string[] } {
+function parseOpksshProviders(input: OpksshFileText, existing: readonly ProviderConfig[]): { providers: ProviderConfig[]; problems: string[] } {
   const problems = new Problems(input.file);
   const candidates: Array<[number, ProviderConfig]> = [];
   for (const [line, [issuer, clientId, expiration]] of rows(input, problems)) {
@@ -129,7 +129,7 @@ export function parseOpksshProviders(input: OpksshFileText, existing: readonly P
  * provider defines (such a row can never match; usually a trailing-"/" typo).
  * The email rule tightens on migration: email forms need email_verified=true.
  */
-export function parseOpksshAuthId(
+function parseOpksshAuthId(
   input: OpksshFileText,
   defaultProfile: string | undefined,
   issuers: ReadonlySet<string>,

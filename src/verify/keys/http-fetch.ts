@@ -13,7 +13,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Plain http is only for a provider on this machine (tests, a local IdP):
  * nothing on the network path can tamper with loopback traffic.
  */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   // WHATWG URL has already normalised IPv4 forms (127.1 → 127.0.0.1) and brackets IPv6.
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

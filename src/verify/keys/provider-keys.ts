@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ProviderConfig } from '../../config/types.js';
 import { readConfigFile } from '../../trust/config-file.js';
-import { LeashError, asLeashError } from '../../errors.js';
+import { LeashError, asLeashError, type ReasonCode } from '../../errors.js';
 import { cacheDirProblem, readCacheFile, writeCacheFileAtomic } from './key-cache-files.js';
 import { discoverJwks, type FetchedJwks } from './discovery.js';
 import { checkFetchUrl } from './http-fetch.js';
@@ -45,7 +45,7 @@ export type KeySource = 'cache' | 'fetched' | 'pinned' | 'stale-cache';
 
 /** Something degraded but did not decide the outcome (cache unwritable, refresh failed). For the audit log. */
 export interface JwksWarning {
-  code: string;
+  code: ReasonCode;
   message: string;
 }
 

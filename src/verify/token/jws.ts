@@ -1,6 +1,6 @@
 import { constants, verify } from 'node:crypto';
 import { strictBase64url } from '../../encoding/base64.js';
-import { LeashError } from '../../errors.js';
+import { LeashError, type ReasonCode } from '../../errors.js';
 import { jwkToKeyObject, parsePublicJwk } from './jwk.js';
 
 /**
@@ -16,7 +16,7 @@ import { jwkToKeyObject, parsePublicJwk } from './jwk.js';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export const JWS_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+const JWS_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export type JwsAlg = (typeof JWS_ALGS)[number];
 
 export function isJwsAlg(alg: unknown): alg is JwsAlg {
@@ -73,14 +73,14 @@ export function verifyJwsSignature(alg: unknown, jwk: unknown, signingInput: str
 }
 
 /** Strict base64url, no padding, canonical. Codes: the caller's `code`. */
-export function decodeB64u(text: string, what: string, code: string): Buffer {
+export function decodeB64u(text: string, what: string, code: ReasonCode): Buffer {
   const bytes = strictBase64url(text);
   if (bytes === null) throw new LeashError(code, `${what} is not canonical base64url`);
   return bytes;
 }
 
 /** base64url -> UTF-8 (strict) -> JSON object (not array, not scalar). Codes: the caller's `code`. */
-export function decodeB64uJsonObject(text: string, what: string, code: string): JsonObject {
+export function decodeB64uJsonObject(text: string, what: string, code: ReasonCode): JsonObject {
   const bytes = decodeB64u(text, what, code);
   let value: unknown;
   try {

@@ -43,7 +43,7 @@ async function rejectsCode(t: Test, p: Promise<unknown>, code: string, msg?: str
     return err as LeashError;
   }
   t.fail(`expected rejection with ${code}`);
-  return new LeashError('NONE', '');
+  return new LeashError('INTERNAL', 'no rejection');
 }
 
 t.test('cold cache: one discovery + one jwks request, file written atomically', async (t) => {

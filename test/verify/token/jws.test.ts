@@ -115,11 +115,11 @@ t.test('certificate key vs upk', async (t) => {
 });
 
 t.test('strict base64url / JSON helpers', async (t) => {
-  t.equal(decodeB64u('YWI', 'x', 'C').toString(), 'ab');
-  for (const bad of ['', 'YWI=', 'YW+', 'YW/', 'Y', 'YWJ', 'YW I']) t.throws(() => decodeB64u(bad, 'x', 'C'), { code: 'C' }, JSON.stringify(bad));
-  t.same(decodeB64uJsonObject(Buffer.from('{"a":1}').toString('base64url'), 'x', 'C'), { a: 1 });
+  t.equal(decodeB64u('YWI', 'x', 'PKT_MALFORMED').toString(), 'ab');
+  for (const bad of ['', 'YWI=', 'YW+', 'YW/', 'Y', 'YWJ', 'YW I']) t.throws(() => decodeB64u(bad, 'x', 'PKT_MALFORMED'), { code: 'PKT_MALFORMED' }, JSON.stringify(bad));
+  t.same(decodeB64uJsonObject(Buffer.from('{"a":1}').toString('base64url'), 'x', 'PKT_MALFORMED'), { a: 1 });
   for (const bad of ['[1]', '"s"', 'null', '{"a":', '\ufeff{}']) {
-    t.throws(() => decodeB64uJsonObject(Buffer.from(bad).toString('base64url'), 'x', 'C'), { code: 'C' }, bad);
+    t.throws(() => decodeB64uJsonObject(Buffer.from(bad).toString('base64url'), 'x', 'PKT_MALFORMED'), { code: 'PKT_MALFORMED' }, bad);
   }
-  t.throws(() => decodeB64uJsonObject(Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url'), 'x', 'C'), { code: 'C' }, 'invalid UTF-8');
+  t.throws(() => decodeB64uJsonObject(Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url'), 'x', 'PKT_MALFORMED'), { code: 'PKT_MALFORMED' }, 'invalid UTF-8');
 });
