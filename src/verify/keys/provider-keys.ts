@@ -139,7 +139,7 @@ export async function refreshProvider(provider: JwksProvider, opts: Omit<JwksOpt
 /** The keys of a provider's pinned jwks_file, which must be root-owned like the rest of the configuration. */
 export function readPinnedJwks(provider: JwksProvider): PublicJwk[] {
   const file = provider.jwksFile;
-  if (file === undefined) throw new LeashError('JWKS_NOT_PINNED', `${provider.issuer} has no jwks_file`);
+  if (file === undefined) throw new LeashError('INTERNAL', `${provider.issuer} has no jwks_file`);
   const text = readConfigFile(file);
   let value: unknown;
   try {
