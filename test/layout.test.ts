@@ -28,6 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'verify/token': ['verify/cert', 'encoding', 'errors'],
   'verify/cert': ['encoding', 'errors'],
   config: ['trust', 'errors'],
+  runtime: [],
   trust: ['errors'],
   encoding: [],
   errors: [],

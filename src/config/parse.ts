@@ -14,7 +14,7 @@ import {
 import { readConfigFile } from '../trust/config-file.js';
 import { YamlReader, parseDuration, type YamlNode } from './yaml-reader.js';
 
-const TOP_KEYS = ['providers', 'grants', 'deny', 'audit_log', 'default_profile', 'jwks_cache_dir', 'max_stale'] as const;
+const TOP_KEYS = ['providers', 'grants', 'deny', 'audit_log', 'default_profile', 'jwks_cache_dir', 'runtime_dir', 'max_stale'] as const;
 const PROVIDER_KEYS = ['issuer', 'client_id', 'expiration', 'jwks_file'] as const;
 const GRANT_KEYS = ['identity', 'issuer', 'principals', 'profile', 'max_session'] as const;
 
@@ -118,6 +118,8 @@ export function parseLeashConfig(file: string, text: string): LeashConfig {
   if (audit) config.auditLog = absolute(audit.value, 'audit_log');
   const cache = top.get('jwks_cache_dir');
   if (cache) config.jwksCacheDir = absolute(cache.value, 'jwks_cache_dir');
+  const runtime = top.get('runtime_dir');
+  if (runtime) config.runtimeDir = absolute(runtime.value, 'runtime_dir');
   const stale = top.get('max_stale');
   if (stale) config.maxStale = duration(stale.value, 'max_stale');
   const def = top.get('default_profile');

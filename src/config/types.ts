@@ -40,10 +40,13 @@ export interface LeashConfig {
   auditLog: string;
   defaultProfile?: string;
   jwksCacheDir: string;
+  /** leash's runtime state (src/runtime/layout.ts); a tmpfs, empty at boot. */
+  runtimeDir: string;
   /** Seconds a cached JWKS may be used when the provider is unreachable. */
   maxStale: number;
 }
 
+export const DEFAULT_RUNTIME_DIR = '/run/leash';
 const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
 const DEFAULT_MAX_STALE = 7 * 86400;
 
@@ -59,6 +62,6 @@ export const PRINCIPAL_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 /** leash.yaml's settings when the file does not exist (only the shell may run on them). */
 export function defaultLeashConfig(): LeashConfig {
-  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, maxStale: DEFAULT_MAX_STALE };
+  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, runtimeDir: DEFAULT_RUNTIME_DIR, maxStale: DEFAULT_MAX_STALE };
 }
 
