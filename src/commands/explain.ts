@@ -29,12 +29,12 @@ export async function runExplain(ctx: CommandContext): Promise<number> {
   const d = decide(profile, command, realFs);
   if (json) {
     const out = d.allow
-      ? { decision: 'allow', reason: d.code, profile: profile.name, binary: d.binary, argv: d.argv, timeout_seconds: d.timeoutSeconds }
+      ? { decision: 'allow', reason: d.code, profile: profile.name, binary: d.stages[0]!.binary, argv: d.stages[0]!.argv, timeout_seconds: d.timeoutSeconds }
       : { decision: 'deny', reason: d.code, profile: profile.name, detail: d.detail, ...(d.argv ? { argv: d.argv } : {}) };
     process.stdout.write(JSON.stringify(out) + '\n');
   } else if (d.allow) {
     process.stdout.write(
-      `decision: allow\nreason:   ${d.code}\nprofile:  ${profile.name}\nbinary:   ${d.binary}\nargv:     ${JSON.stringify(d.argv)}\ntimeout:  ${d.timeoutSeconds}s\n`,
+      `decision: allow\nreason:   ${d.code}\nprofile:  ${profile.name}\nbinary:   ${d.stages[0]!.binary}\nargv:     ${JSON.stringify(d.stages[0]!.argv)}\ntimeout:  ${d.timeoutSeconds}s\n`,
     );
   } else {
     process.stdout.write(`decision: deny\nreason:   ${d.code}\nprofile:  ${profile.name}\ndetail:   ${d.detail}\n`);

@@ -8,7 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { realFs } from '../policy/fs-view.js';
 import { loadProfile } from '../policy/load.js';
 import type { Profile } from '../policy/types.js';
-import { decide } from '../shell/decide.js';
+import { decide, type Stage } from '../shell/decide.js';
 import { runCommand } from '../shell/exec.js';
 
 const DEFAULT_PROFILE = 'diagnostic';
@@ -81,15 +81,20 @@ export async function runShell(ctx: CommandContext): Promise<number> {
     }
 
     const decision = decide(profile, raw, realFs);
-    if (!decision.allow) return deny(decision.code, decision.detail, EXIT.DENIED, { argv: decision.argv });
+    if (!decision.allow) {
+      const code = deny(decision.code, decision.detail, EXIT.DENIED, { argv: decision.argv });
+      if (decision.hint !== undefined) stderr(`hint: ${decision.hint}`);
+      return code;
+    }
 
+    const [stage] = decision.stages as [Stage];
     const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
-    audit.write({ event: 'shell.allowed', ...base, reason: decision.code, binary: decision.binary, argv: decision.argv, timeout_ms: timeoutMs });
-    const result = await runCommand({ binary: decision.binary, argv: decision.argv, timeoutMs });
+    audit.write({ event: 'shell.allowed', ...base, reason: decision.code, binary: stage.binary, argv: stage.argv, timeout_ms: timeoutMs });
+    const result = await runCommand({ binary: stage.binary, argv: stage.argv, timeoutMs });
     const outcome: AuditEvent = {
       event: result.timedOut ? 'shell.timeout' : 'shell.finished',
       ...base,
-      argv: decision.argv,
+      argv: stage.argv,
       exit: result.timedOut ? EXIT.TIMEOUT : result.status,
       child_status: result.status,
       duration_ms: result.durationMs,

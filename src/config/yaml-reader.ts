@@ -136,3 +136,11 @@ export function parseDuration(text: string): number | null {
   const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
   return Number(m[1]) * unit;
 }
+
+/** Parses a size such as `64K`, `256M`, `1G` (powers of 1024) or a plain byte count. */
+export function parseSize(text: string): number | null {
+  const m = /^(0|[1-9][0-9]{0,11})([KMG]?)$/.exec(text);
+  if (!m) return null;
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] as '' | 'K' | 'M' | 'G'];
+  return Number(m[1]) * unit;
+}

@@ -2,9 +2,12 @@ import { basename, dirname } from 'node:path';
 import { sourceStamp, type CompiledSource } from '../config/compiled-config.js';
 import { readConfigFile } from '../trust/config-file.js';
 import { profilePath } from '../config/dir.js';
-import { YamlReader, parseDuration, type YamlNode } from '../config/yaml-reader.js';
+import { YamlReader, parseDuration, parseSize, type YamlNode } from '../config/yaml-reader.js';
 import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_RECORD_OUTPUT_BYTES,
   DEFAULT_TIMEOUT_SECONDS,
+  MAX_SIZE_BYTES,
   type CommandSpec,
   type OperandSlot,
   type OptionSpec,
@@ -14,7 +17,7 @@ import {
   type ValueSpec,
 } from './types.js';
 
-const PROFILE_KEYS = ['extends', 'description', 'timeout', 'paths', 'commands', 'sftp'] as const;
+const PROFILE_KEYS = ['extends', 'description', 'timeout', 'max_output', 'record_output', 'paths', 'commands', 'sftp'] as const;
 const PATH_KEYS = ['allow', 'deny', 'allow_sensitive'] as const;
 const COMMAND_KEYS = ['binary', 'description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
 const SUBCOMMAND_KEYS = ['description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
@@ -91,6 +94,10 @@ export function parseProfile(file: string, text: string, name: string, loadParen
 
   const timeoutNode = top.get('timeout');
   const timeout = timeoutNode ? duration(y, timeoutNode.value, 'timeout') : parent?.timeout ?? DEFAULT_TIMEOUT_SECONDS;
+  const maxOutputNode = top.get('max_output');
+  const maxOutputBytes = maxOutputNode ? size(y, maxOutputNode.value, 'max_output', 1) : parent?.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const recordNode = top.get('record_output');
+  const recordOutputBytes = recordNode ? size(y, recordNode.value, 'record_output', 0) : parent?.recordOutputBytes ?? DEFAULT_RECORD_OUTPUT_BYTES;
   const descNode = top.get('description');
   const pathsNode = top.get('paths');
   const own = pathsNode ? pathRules(y, pathsNode.value) : { allow: [], deny: [], allowSensitive: [] };
@@ -135,13 +142,21 @@ export function parseProfile(file: string, text: string, name: string, loadParen
   }
 
   const description = descNode ? y.string(descNode.value, 'description') : parent?.description ?? null;
-  return { name, file, description, timeout, paths, commands, sftp };
+  return { name, file, description, timeout, maxOutputBytes, recordOutputBytes, paths, commands, sftp };
 }
 
 function duration(y: YamlReader, node: YamlNode, what: string): number {
   const s = parseDuration(y.string(node, what));
   if (s === null || s > MAX_TIMEOUT_SECONDS) y.fail(node, `${what} must be a duration like 30s, 5m, 1h (at most 24h)`);
   return s;
+}
+
+/** A size such as `64K`, `256M`, `1G` or a plain number of bytes (K = 1024); at least `min`. */
+function size(y: YamlReader, node: YamlNode, what: string, min: number): number {
+  const text = y.isString(node) ? y.string(node, what) : String(y.int(node, what));
+  const bytes = parseSize(text);
+  if (bytes === null || bytes < min || bytes > MAX_SIZE_BYTES) y.fail(node, `${what} must be a size like 64K, 256M or 1G${min > 0 ? '' : ' (0 = off)'}, at most 64G`);
+  return bytes;
 }
 
 function pathRules(y: YamlReader, node: YamlNode): PathRules {

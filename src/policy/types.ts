@@ -64,6 +64,10 @@ export interface Profile {
   description: string | null;
   /** Default per-command timeout, seconds. */
   timeout: number;
+  /** Bytes of output (stdout and stderr together) a command may write before its process group is killed. */
+  maxOutputBytes: number;
+  /** Bytes of each output stream kept in the recordings log per command; 0 = none. */
+  recordOutputBytes: number;
   paths: PathRules;
   commands: Map<string, TopCommandSpec>;
   /** The sftp subsystem: null means a subsystem request is denied. */
@@ -71,3 +75,7 @@ export interface Profile {
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_RECORD_OUTPUT_BYTES = 64 * 1024;
+/** The largest max_output or record_output a profile may set. */
+export const MAX_SIZE_BYTES = 64 * 1024 * 1024 * 1024;

@@ -7,15 +7,22 @@ import { checkPath } from './paths.js';
 import { tokenize } from './tokenize.js';
 import { valueProblem } from './values.js';
 
-export interface Allow {
-  allow: true;
-  code: 'ALLOWED';
+/** One program to run. A plain command is one stage; a pipeline has one per `|`-separated part. */
+export interface Stage {
   /** The profile's command name (argv[0] as typed), or `sftp` for the subsystem. */
   command: string;
   /** Resolved path of the pinned binary that will be executed. */
   binary: string;
   /** Exactly what runs: argv[0] is the command name, paths are resolved. */
   argv: string[];
+}
+
+export interface Allow {
+  allow: true;
+  code: 'ALLOWED';
+  /** Left to right; the first reads nothing from the client, each later one the previous one's output. */
+  stages: Stage[];
+  /** Seconds the whole run may take (the smallest timeout of its stages). */
   timeoutSeconds: number;
 }
 
@@ -25,6 +32,8 @@ export interface Deny {
   detail: string;
   command?: string;
   argv?: string[];
+  /** A nearby form the profile does allow, for a `leash: hint:` line. */
+  hint?: string;
 }
 
 export type Decision = Allow | Deny;
@@ -44,7 +53,7 @@ export function decide(profile: Profile, command: string, fs: FsView): Decision 
     if (!profile.sftp) return { allow: false, code: 'SUBSYSTEM_DENIED', detail: 'the sftp subsystem is not allowed by this profile', command: 'sftp' };
     const bin = binaryStatus(profile.sftp.binary, fs);
     if (!bin.ok) return { allow: false, code: bin.code, detail: bin.detail, command: 'sftp' };
-    return { allow: true, code: 'ALLOWED', command: 'sftp', binary: bin.resolved, argv: ['sftp-server', ...(profile.sftp.readOnly ? ['-R'] : [])], timeoutSeconds: profile.timeout };
+    return { allow: true, code: 'ALLOWED', stages: [{ command: 'sftp', binary: bin.resolved, argv: ['sftp-server', ...(profile.sftp.readOnly ? ['-R'] : [])] }], timeoutSeconds: profile.timeout };
   }
 
   const spec = profile.commands.get(name);
@@ -71,5 +80,5 @@ export function decide(profile: Profile, command: string, fs: FsView): Decision 
   const bin = binaryStatus(spec.binary, fs);
   const argv = [name, ...parsed.words, ...parsed.always, ...rest];
   if (!bin.ok) return { allow: false, code: bin.code, detail: bin.detail, command: name, argv };
-  return { allow: true, code: 'ALLOWED', command: name, binary: bin.resolved, argv, timeoutSeconds: parsed.leaf.timeout ?? spec.timeout ?? profile.timeout };
+  return { allow: true, code: 'ALLOWED', stages: [{ command: name, binary: bin.resolved, argv }], timeoutSeconds: parsed.leaf.timeout ?? spec.timeout ?? profile.timeout };
 }

@@ -46,3 +46,16 @@ t.test('bad profiles are refused with file:line:column and a reason', async (t) 
   ];
   for (const [name, text, re] of cases) t.match(bad(text).message, re, name);
 });
+
+t.test('max_output and record_output: sizes, inherited through extends', async (t) => {
+  const p = parseProfile('p.yaml', "max_output: 1G\nrecord_output: 0\ncommands:\n  uptime: {binary: /usr/bin/uptime}\n", 'p');
+  t.equal(p.maxOutputBytes, 1024 ** 3);
+  t.equal(p.recordOutputBytes, 0, '0 turns recording off');
+  const child = parseProfile('c.yaml', 'extends: p\ncommands:\n  id: {binary: /usr/bin/id}\n', 'c', () => p);
+  t.same([child.maxOutputBytes, child.recordOutputBytes], [1024 ** 3, 0], 'a child inherits its parent sizes');
+  const d = parseProfile('d.yaml', 'commands:\n  uptime: {binary: /usr/bin/uptime}\n', 'd');
+  t.same([d.maxOutputBytes, d.recordOutputBytes], [256 * 1024 ** 2, 64 * 1024], 'defaults');
+  for (const bad of ['max_output: 0', 'max_output: 10X', 'record_output: -1', 'max_output: 65G', 'max_output: 1.5M']) {
+    t.throws(() => parseProfile('b.yaml', `${bad}\ncommands:\n  uptime: {binary: /usr/bin/uptime}\n`, 'b'), { code: 'CONFIG_INVALID' }, bad);
+  }
+});

@@ -59,7 +59,7 @@ t.test('the documented diagnostics are allowed with the exact argv that runs', a
   for (const [cmd, argv] of cases) {
     const d = run(cmd);
     t.match(d, { allow: true, code: 'ALLOWED' }, cmd);
-    t.same(d.allow ? d.argv : d, argv, `${cmd}: argv`);
+    t.same(d.allow ? d.stages[0]!.argv : d, argv, `${cmd}: argv`);
   }
 });
 
@@ -292,8 +292,8 @@ paths:
 `;
   const profile = parseProfile('t.yaml', text, 't');
   const d = (cmd: string) => decide(profile, cmd, fs);
-  t.match(d(`cat ${root}/logs/app/ok.log`), { allow: true, argv: ['cat', `${root}/logs/app/ok.log`] });
-  t.match(d(`cat ${root}/logs/app/inner`), { allow: true, argv: ['cat', `${root}/logs/app/ok.log`] }, 'a symlink inside the tree runs as its target');
+  t.match(d(`cat ${root}/logs/app/ok.log`), { allow: true, stages: [{ argv: ['cat', `${root}/logs/app/ok.log`] }] });
+  t.match(d(`cat ${root}/logs/app/inner`), { allow: true, stages: [{ argv: ['cat', `${root}/logs/app/ok.log`] }] }, 'a symlink inside the tree runs as its target');
   t.match(d(`cat ${root}/logs/app/passwdlink`), { allow: false, code: 'PATH_NOT_ALLOWED', detail: /\/etc\/passwd/ }, 'symlink out of the tree');
   t.match(d(`cat ${root}/logs/app/dirlink/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'directory symlink out of the tree');
   t.match(d(`cat ${root}/logs2/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'sibling prefix logs2 is not logs');
@@ -324,5 +324,5 @@ t.test('binaries: missing denies only that command, unsafe denies loudly', async
 
 t.test('sftp is allowed only when the profile says so', async (t) => {
   const profile = parseProfile('f.yaml', `commands: {uptime: {binary: /usr/bin/uptime}}\nsftp: {binary: /usr/bin/true}\n`, 'f');
-  t.match(decide(profile, '/usr/lib/openssh/sftp-server', fs), { allow: true, command: 'sftp', argv: ['sftp-server', '-R'] });
+  t.match(decide(profile, '/usr/lib/openssh/sftp-server', fs), { allow: true, stages: [{ command: 'sftp', argv: ['sftp-server', '-R'] }] });
 });
