@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock'],
   shell: ['policy', 'errors'],
   policy: ['config', 'trust', 'errors'],
-  audit: ['errors'],
+  audit: ['encoding', 'errors'],
   verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'encoding', 'errors', 'clock'],
   'verify/grants': ['config', 'trust', 'errors'],
   'verify/keys': ['verify/token', 'config', 'trust', 'errors'],

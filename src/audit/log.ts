@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { printable } from '../encoding/printable.js';
 import { LeashError } from '../errors.js';
 
 export const DEFAULT_AUDIT_LOG = '/var/log/leash/audit.jsonl';
@@ -60,21 +61,9 @@ export class AuditLog {
   }
 }
 
-/**
- * Command text as it may appear in a log line: every byte outside printable
- * ASCII is written as \xNN (so escapes, bidi controls and newlines cannot
- * spoof a reader's terminal or split a line), backslash as \\, and the
- * result is cut at 4 KiB.
- */
+/** Command text as it may appear in a log line: escaped and cut at 4 KiB (see encoding/printable.ts). */
 export function printableCommand(raw: string): string {
-  let out = '';
-  for (const byte of Buffer.from(raw, 'utf8')) {
-    if (byte === 0x5c) out += '\\\\';
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
-    else out += `\\x${byte.toString(16).padStart(2, '0')}`;
-    if (out.length >= MAX_COMMAND_CHARS) return out.slice(0, MAX_COMMAND_CHARS) + '…[truncated]';
-  }
-  return out;
+  return printable(raw, MAX_COMMAND_CHARS);
 }
 
 /** `SSH_CONNECTION` is "client_ip client_port server_ip server_port"; keep the client side. */
