@@ -29,6 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'verify/cert': ['encoding', 'errors'],
   config: ['trust', 'errors'],
   runtime: [],
+  demo: [],
   trust: ['errors'],
   encoding: [],
   errors: [],
