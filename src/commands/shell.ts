@@ -55,8 +55,6 @@ export async function runShell(ctx: CommandContext): Promise<number> {
       return EXIT.CONFIG;
     }
     stderr(`denied (${code}): ${detail}`);
-    // A command after expiry or revocation also ends the session's connection.
-    if (code === 'SESSION_EXPIRED' || code === 'SESSION_REVOKED') session?.closeConnection();
     return exit;
   };
 

@@ -8,9 +8,8 @@
  * A session without a session id (a hand-written ForceCommand) is checked
  * against the list but not recorded: nothing names it.
  */
-import { LeashError } from '../errors.js';
 import { findConnection, type ConnectionRef } from './connection.js';
-import { startTime, readProc } from './proc.js';
+import { startTime } from './proc.js';
 import { acquireCommandSlot, journalCommand, type CommandContext, type CommandSlot } from './registry.js';
 import { assertNotRevoked, readRevocations } from './revocations.js';
 
@@ -62,26 +61,4 @@ export class ShellSession {
   claimSlot(seq: number | undefined, command: string | undefined, limit: number): CommandSlot | null {
     return this.ctx ? acquireCommandSlot(this.ctx, seq ?? null, command, limit) : null;
   }
-
-  /**
-   * Closes this session's own connection (after refusing a command of an
-   * expired or revoked session): its sshd process runs as the session user,
-   * so this leash may end it; every channel multiplexed over it ends too.
-   */
-  closeConnection(): void {
-    const child = this.connection?.child;
-    if (!child) return;
-    const p = readProc(child.pid);
-    if (!p || p.start !== child.start || p.uid !== this.input.uid) return;
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-}
-
-/** For callers that treat every session failure as a refusal with its own code. */
-export function isSessionRefusal(err: unknown): err is LeashError {
-  return err instanceof LeashError && ['SESSION_REVOKED', 'REVOCATIONS_INVALID', 'SESSION_REGISTRY_UNAVAILABLE', 'SESSION_ID_INVALID', 'CONCURRENCY_LIMIT'].includes(err.code);
 }
