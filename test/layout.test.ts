@@ -20,6 +20,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   commands: ['*'],
   doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock'],
   shell: ['policy', 'errors'],
+  session: ['audit', 'config', 'runtime', 'trust', 'encoding', 'verify/grants', 'errors'],
+  ca: ['session', 'verify', 'verify/cert', 'verify/grants', 'config', 'trust', 'encoding', 'errors'],
   policy: ['config', 'trust', 'errors'],
   audit: ['encoding', 'errors'],
   verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'encoding', 'errors', 'clock'],
