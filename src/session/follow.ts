@@ -1,7 +1,9 @@
 /**
  * `tail -F` for leash's logs: complete lines as the file grows, across
  * rotation (the path names a new file: the old one is read to its end
- * first, then the new one from its start) and truncation. Polling, not
+ * first, then the new one from its start) and truncation (noticed while the
+ * file is shorter than what was read; leash's logrotate renames, it never
+ * truncates). Polling, not
  * inotify: it works on every filesystem and costs one fstat per tick.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
