@@ -100,8 +100,8 @@ t.test('hostile claims written by a session user never reach another user, nor a
   asUser(attacker.name, `printf '%s' '{"session":"evil"}' > ${running}/y.${own.pid}.${own.start + 1}`);
   // The victim's name on a file the attacker owns does not make it the victim's.
   asUser(attacker.name, `printf '' > ${sessions}/evil.u${victim.uid}`);
-  t.throws(() => asUser(attacker.name, `printf x > ${runtime}/logins/evil.json`), {}, 'logins/ is the verifier\'s alone');
-  t.throws(() => asUser(attacker.name, `ls ${sessions}`), {}, 'sessions/ cannot be listed by a session user');
+  t.throws(() => asUser(attacker.name, `printf x > ${runtime}/logins/evil.json`), 'logins/ is the verifier\'s alone');
+  t.throws(() => asUser(attacker.name, `ls ${sessions}`), 'sessions/ cannot be listed by a session user');
 
   const reg = readRegistry(runtime, processTable(), readPasswd(), Math.floor(Date.now() / 1000));
   const evil = reg.sessions.filter((s) => s.session === 'evil');

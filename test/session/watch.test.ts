@@ -71,6 +71,6 @@ t.test('the recorder keeps the first N bytes per stream and records the totals',
   const off = Recorder.open({ path: join(dir, 'never'), session: 's1', seq: 1, pid: 1, limit: 0 });
   off.onOutput(0, 'stdout', Buffer.from('x'));
   off.close();
-  t.throws(() => readFileSync(join(dir, 'never')), {}, 'record_output 0 opens nothing');
+  t.throws(() => readFileSync(join(dir, 'never')), { code: 'ENOENT' }, 'record_output 0 opens nothing');
   t.throws(() => Recorder.open({ path: join(dir, 'no-such-dir', 'r.jsonl'), session: 's', seq: 1, pid: 1, limit: 5 }), { code: 'RECORDINGS_UNWRITABLE' });
 });
