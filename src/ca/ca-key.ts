@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { LeashError } from '../errors.js';
 import { SshReader, sshString } from '../verify/cert/ssh-wire.js';
 import { fingerprint } from '../verify/verify-login.js';
+import { uint32 } from './wire.js';
 
 export const DEFAULT_CA_DIR = '/etc/leash/ca';
 const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
@@ -33,11 +34,6 @@ export function caPaths(dir: string): { dir: string; key: string; pub: string; l
   return { dir, key: join(dir, 'ca'), pub: join(dir, 'ca.pub'), ledger: join(dir, 'ledger.jsonl') };
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n, 0);
-  return b;
-}
 
 function ed25519Blob(pub: Buffer): Buffer {
   return Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
@@ -61,7 +57,7 @@ export function encodeOpensshPrivateKey(seed: Buffer, pub: Buffer, comment: stri
   const pad: number[] = [];
   for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
   priv = Buffer.concat([priv, Buffer.from(pad)]);
-  const body = Buffer.concat([MAGIC, sshString('none'), sshString('none'), sshString(''), u32(1), sshString(ed25519Blob(pub)), sshString(priv)]);
+  const body = Buffer.concat([MAGIC, sshString('none'), sshString('none'), sshString(''), uint32(1), sshString(ed25519Blob(pub)), sshString(priv)]);
   const b64 = body.toString('base64').match(/.{1,70}/g)!.join('\n');
   return `${BEGIN}\n${b64}\n${END}\n`;
 }

@@ -20,6 +20,7 @@ import { LeashError } from '../errors.js';
 import { sshString } from '../verify/cert/ssh-wire.js';
 import type { SshPublicKey } from '../verify/cert/ssh-cert.js';
 import type { CaKey } from './ca-key.js';
+import { uint32, uint64 } from './wire.js';
 
 const CERT_TYPES: Record<SshPublicKey['type'], string> = {
   'ssh-ed25519': 'ssh-ed25519-cert-v01@openssh.com',
@@ -46,17 +47,7 @@ export interface UserCertificateSpec {
   extensions: readonly string[];
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n, 0);
-  return b;
-}
 
-function u64(n: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(n, 0);
-  return b;
-}
 
 const lexical = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -74,12 +65,12 @@ export function signUserCertificate(spec: UserCertificateSpec, ca: CaKey, nonce:
     sshString(type),
     sshString(nonce),
     keyFields,
-    u64(spec.serial),
-    u32(USER_CERT),
+    uint64(spec.serial),
+    uint32(USER_CERT),
     sshString(spec.keyId),
     sshString(Buffer.concat(spec.principals.map((p) => sshString(p)))),
-    u64(BigInt(spec.validAfter)),
-    u64(BigInt(spec.validBefore)),
+    uint64(BigInt(spec.validAfter)),
+    uint64(BigInt(spec.validBefore)),
     sshString(Buffer.concat(critical)),
     sshString(Buffer.concat(extensions)),
     sshString(''),

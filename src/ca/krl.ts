@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { LeashError } from '../errors.js';
 import { SshReader, sshString } from '../verify/cert/ssh-wire.js';
+import { uint32, uint64 } from './wire.js';
 
 const MAGIC = Buffer.from('SSHKRL\n\0', 'latin1');
 const FORMAT_VERSION = 1;
@@ -29,25 +30,15 @@ export interface KrlContent {
   keyHashes: readonly Buffer[];
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n, 0);
-  return b;
-}
 
-function u64(n: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(n, 0);
-  return b;
-}
 
 /** The KRL file's bytes. `version` must grow with every file written. */
 export function buildKrl(content: KrlContent, version: bigint, generatedAt: number, comment = 'leash'): Buffer {
-  const parts: Buffer[] = [MAGIC, u32(FORMAT_VERSION), u64(version), u64(BigInt(generatedAt)), u64(0n), sshString(''), sshString(comment)];
+  const parts: Buffer[] = [MAGIC, uint32(FORMAT_VERSION), uint64(version), uint64(BigInt(generatedAt)), uint64(0n), sshString(''), sshString(comment)];
   const serials = [...new Set(content.serials.map(String))].map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const s of serials) if (s < 1n || s > MAX_SERIAL) throw new LeashError('KRL_INVALID', `serial ${s} cannot be revoked (1 to 2^64-1)`);
   if (serials.length > 0) {
-    const list = Buffer.concat(serials.map(u64));
+    const list = Buffer.concat(serials.map(uint64));
     const section = Buffer.concat([sshString(''), sshString(''), Buffer.from([CERT_SERIAL_LIST]), sshString(list)]);
     parts.push(Buffer.from([SECTION_CERTIFICATES]), sshString(section));
   }

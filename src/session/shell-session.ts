@@ -13,20 +13,14 @@ import { startTime } from './proc.js';
 import { acquireCommandSlot, journalCommand, type CommandContext, type CommandSlot } from './registry.js';
 import { assertNotRevoked, readRevocations } from './revocations.js';
 
-export interface ShellSessionInput {
+/** What leash shell knows about its command (the registry context, less what is found here). */
+export type ShellSessionInput = Omit<CommandContext, 'conn' | 'self' | 'session'> & {
   configDir: string;
-  runtimeDir: string;
   session: string | undefined;
-  identity: string | undefined;
-  user: string;
-  uid: number;
-  profile: string;
-  expires: number | undefined;
-  client: string | undefined;
   /** process.pid and process.ppid of this leash. */
   pid: number;
   ppid: number;
-}
+};
 
 export class ShellSession {
   private readonly ctx: CommandContext | null;
