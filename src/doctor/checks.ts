@@ -80,6 +80,10 @@ export function checkSshd(sshdT: { ok: true; text: string } | { ok: false; error
   const reinstall = 'run install.sh (it writes the sshd drop-in and checks it with sshd -t and sshd -T), then reload sshd';
   const words = cmd.split(/\s+/);
   const m = /^(\/\S+) (?:--config-dir (\/\S+) )?verify %u %k %t$/.exec(cmd);
+  const ca = t.get('trustedusercakeys') ?? 'none';
+  if (cmd === 'none' && ca !== 'none') {
+    return { result: ok(name, `CA mode only: TrustedUserCAKeys ${ca}, no AuthorizedKeysCommand (docs/ca.md)`), akc: null };
+  }
   if (cmd === 'none' || !m || !/(^|\/)leash$/.test(words[0] ?? '')) {
     return { result: fail(name, `AuthorizedKeysCommand is ${JSON.stringify(cmd)}, not leash's "<prefix>/bin/leash verify %u %k %t"`, reinstall), akc: null };
   }

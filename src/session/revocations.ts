@@ -14,6 +14,7 @@
  * a file that is present and unsafe, unreadable, too large or malformed in
  * any way makes readRevocations throw, and callers refuse everyone.
  */
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRINCIPAL_NAME } from '../config/types.js';
 import { LeashError } from '../errors.js';
@@ -116,6 +117,12 @@ export function parseRevocations(file: string, text: string): Revocation[] {
  */
 export function readRevocations(configDir: string): Revocation[] {
   const file = revocationsPath(configDir);
+  // The common case on the hot path: no list at all (one lstat, not the parents' walk).
+  try {
+    lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+  }
   let text: string;
   try {
     text = readConfigFile(file);

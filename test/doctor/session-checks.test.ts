@@ -32,3 +32,10 @@ t.test('the revocation list and a CA key', async (t) => {
   t.equal(checkCaKey('/etc/leash/ca/ca', file(0, 0o600))?.status, 'ok');
   t.equal(checkCaKey('/etc/leash/ca/ca', file(0, 0o640))?.status, 'fail');
 });
+
+t.test('sshd in CA mode only (no AuthorizedKeysCommand) is a valid set-up', async (t) => {
+  const { checkSshd } = await import('../../src/doctor/checks.js');
+  const r = checkSshd({ ok: true, text: 'authorizedkeyscommand none\ntrustedusercakeys /etc/leash/user-ca.pub\nrevokedkeys /etc/leash/revoked.krl\n' }, '/etc/leash', '/etc/leash');
+  t.match(r.result, { status: 'ok', detail: /CA mode only/ });
+  t.equal(checkSshd({ ok: true, text: 'authorizedkeyscommand none\n' }, '/etc/leash', '/etc/leash').result.status, 'fail', 'neither: still a failure');
+});
