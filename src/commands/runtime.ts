@@ -5,6 +5,7 @@ import { flag, operator } from './operator.js';
 import { LeashError } from '../errors.js';
 import { groupId, readPasswd } from '../session/passwd.js';
 import { initRuntime } from '../session/runtime-init.js';
+import { verifyStateDir } from '../runtime/layout.js';
 
 /**
  * `leash runtime init [--verify-user USER] [--group GROUP]`: creates (or
@@ -16,9 +17,17 @@ export async function runRuntime(ctx: CommandContext): Promise<number> {
   const op = await operator(ctx, 'runtime init');
   try {
     const passwd = readPasswd();
+    // Without --verify-user: whoever owns verify/ already (a repair keeps it), else the usual `leash` account.
     const vName = flag(ctx, 'verify-user');
-    const vUid = vName === undefined ? null : passwd.uidOf(vName);
+    let vUid = vName === undefined ? null : passwd.uidOf(vName);
     if (vName !== undefined && vUid === null) throw new LeashError('USAGE', `--verify-user ${vName}: no such user`);
+    if (vName === undefined) {
+      try {
+        vUid = statSync(verifyStateDir(op.config.runtimeDir)).uid;
+      } catch {
+        vUid = passwd.uidOf('leash');
+      }
+    }
     const gName = flag(ctx, 'group');
     let gid = gName === undefined ? null : groupId(gName);
     if (gName !== undefined && gid === null) throw new LeashError('USAGE', `--group ${gName}: no such group`);

@@ -177,9 +177,15 @@ function recordDenial(session: ShellSession, command: string | undefined): numbe
   }
 }
 
-/** The relay's sink: the SSH channel is leash's own stdout/stderr. */
+/**
+ * The relay's sink: the SSH channel is leash's own stdout/stderr. A client
+ * that went away (EPIPE) drops the rest of the output rather than crashing
+ * leash before it has logged the outcome.
+ */
 function writeToClient(stream: 'stdout' | 'stderr', chunk: Buffer, written: () => void): void {
-  (stream === 'stdout' ? process.stdout : process.stderr).write(chunk, () => written());
+  const out = stream === 'stdout' ? process.stdout : process.stderr;
+  if (out.listenerCount('error') === 0) out.on('error', () => {});
+  out.write(chunk, () => written());
 }
 
 function str(v: string | boolean | undefined): string | undefined {
