@@ -381,6 +381,8 @@ if [ "$MODE" = uninstall ]; then
   fi
   if [ -e "$(r "$LOGROTATE")" ]; then act remove "$LOGROTATE"; run rm -f "$(r "$LOGROTATE")"; fi
   if [ -e "$(r "$CRON_FILE")" ]; then act remove "$CRON_FILE"; run rm -f "$(r "$CRON_FILE")"; fi
+  # The runtime directory holds only state about live sessions (a tmpfs, empty at every boot).
+  if [ -d "$(r /run/leash)" ] && [ ! -L "$(r /run/leash)" ]; then act remove "/run/leash/"; run rm -rf "$(r /run/leash)"; fi
   if [ -e "$(r "$BIN")" ]; then act remove "$BIN"; run rm -f "$(r "$BIN")"; fi
   if [ -d "$(r "$CACHE_DIR")" ]; then act remove "$CACHE_DIR/"; run rm -rf "$(r "$CACHE_DIR")"; fi
 
@@ -630,9 +632,11 @@ fi
 say "runtime directory"
 if [ -n "$ROOT" ]; then say "  skip     leash runtime init (--root: the boot unit or cron line makes it)"
 else
-  act runtime "leash runtime init (runtime_dir from leash.yaml, default /run/leash)"
-  if [ "$DRY" = 1 ]; then run "$BIN" --config-dir "$CONFIG_DIR" runtime init --verify-user "$LEASH_USER" --group "$AUDIT_GROUP"
-  elif ! "$(r "$BIN")" --config-dir "$CONFIG_DIR" runtime init --verify-user "$LEASH_USER" --group "$AUDIT_GROUP" >"$TMP/runtime" 2>&1; then
+  # Idempotent repair of a tmpfs (not counted as a change): makes or fixes runtime_dir's tree.
+  if [ "$DRY" = 1 ]; then printf '           + %s\n' "$BIN --config-dir $CONFIG_DIR runtime init --verify-user $LEASH_USER --group $AUDIT_GROUP"
+  elif "$(r "$BIN")" --config-dir "$CONFIG_DIR" runtime init --verify-user "$LEASH_USER" --group "$AUDIT_GROUP" >"$TMP/runtime" 2>&1; then
+    ok "runtime directory (leash runtime init: $(head -n 1 "$TMP/runtime" | cut -d' ' -f1))"
+  else
     warn "leash runtime init failed (logins and commands are refused until it succeeds):"; sed 's/^/           /' "$TMP/runtime"
   fi
 fi

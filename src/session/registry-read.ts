@@ -313,7 +313,11 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
     });
   }
   sessions.sort((a, b) => (a.started ?? 0) - (b.started ?? 0) || a.session.localeCompare(b.session));
-  return { sessions, abandoned };
+  // sshd may ask the verifier more than once per login (each answer a new session id): a login
+  // that never ran anything, on a connection another session of it uses, is that same login.
+  const used = new Set(sessions.filter((v) => v.connection && (v.commands + v.denied + v.running.length > 0)).map((v) => `${v.connection!.monitor.pid}:${v.connection!.monitor.start}`));
+  const shown = sessions.filter((v) => !(v.source === 'login' && v.connection && v.commands + v.denied + v.running.length === 0 && used.has(`${v.connection.monitor.pid}:${v.connection.monitor.start}`)));
+  return { sessions: shown, abandoned };
 }
 
 /** Every pid of a session's running commands (for `leash sessions`' `pids`). */
