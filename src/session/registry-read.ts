@@ -18,7 +18,7 @@ import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
 import { verifyConnection, type ConnectionRef, type LiveConnection } from './connection.js';
 import type { Passwd } from './passwd.js';
 import { descendants, type ProcInfo } from './proc.js';
-import type { JournalLine, LoginEntry, RunningEntry } from './registry.js';
+import { RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
 
 export const SESSION_STATES = ['active', 'idle', 'ended', 'expired', 'revoked'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -86,7 +86,7 @@ const MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
 const LOGIN_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.json$/;
 const JOURNAL_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.u([0-9]{1,10})(?:\.[0-9a-f]{1,16})?$/;
 const END_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.end$/;
-const RUNNING_FILE = /^(.+)\.([0-9]{1,10})\.([0-9]{1,20})$/;
+
 
 /** A file's bytes and owner, read without following a symlink; null if it is not a small regular file. */
 function readOwned(path: string, max: number): { text: string; uid: number } | null {
@@ -239,7 +239,7 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
   const runningFiles = new Map<string, string[]>();
   const abandoned: AbandonedCommand[] = [];
   for (const name of list(rdir)) {
-    const m = RUNNING_FILE.exec(name);
+    const m = RUNNING_NAME.exec(name);
     if (!m) continue;
     const file = join(rdir, name);
     const f = readOwned(file, MAX_ENTRY_BYTES);

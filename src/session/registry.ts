@@ -17,12 +17,12 @@
  * Any failure to write is SESSION_REGISTRY_UNAVAILABLE: the caller refuses,
  * because a login or command leash cannot find again is one it cannot stop.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { LeashError } from '../errors.js';
 import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
 import type { ConnectionRef, ProcRef } from './connection.js';
-import { isSameProcess } from './proc.js';
+import { isSameProcess, readProc } from './proc.js';
 import { SESSION_NAME } from './session-name.js';
 
 /** A login as `leash verify` records it. */
@@ -195,20 +195,27 @@ export interface CommandSlot {
 
 /**
  * Registers the running command and enforces the per-identity limit: the
- * command's file is created first, then the live files of the identity are
- * counted (a file whose process is gone does not count). Over the limit, the
- * file is removed again and CONCURRENCY_LIMIT thrown. Two commands that
- * start at the same moment at the limit may both be refused, never both
- * admitted.
+ * command's file is created first, then the identity's files are counted.
+ * A file counts only when it names a live leash (pid and start time) that
+ * runs as the file's owner with this `--identity` on its command line: a
+ * file whose process is gone does not count, and nobody can use up another
+ * identity's limit with files of their own. Over the limit, the file is
+ * removed again and CONCURRENCY_LIMIT thrown. Two commands that start at the
+ * same moment at the limit may both be refused, never both admitted.
  */
 export function acquireCommandSlot(ctx: CommandContext, seq: number | null, command: string | undefined, limit: number): CommandSlot {
   const dir = runningDir(ctx.runtimeDir);
   const key = identityKey(ctx.identity, ctx.user);
   if (Buffer.byteLength(key) > 200) throw new LeashError('SESSION_ID_INVALID', 'identity label too long for the registry');
-  const path = join(dir, `${key}.${ctx.self.pid}.${ctx.self.start}`);
+  const base = join(dir, `${key}.${ctx.self.pid}.${ctx.self.start}`);
   const entry: RunningEntry = { session: ctx.session, identity: ctx.identity ?? null, user: ctx.user, seq, command: command ?? null, at: Date.now(), conn: ctx.conn };
+  let path = base;
   try {
-    if (!createFile(path, `${JSON.stringify(entry)}\n`)) throw Object.assign(new Error('already registered'), { code: 'EEXIST' });
+    // A name planted by another account (it knew this pid) costs only a suffix.
+    if (!createFile(path, `${JSON.stringify(entry)}\n`)) {
+      path = `${base}~${process.hrtime.bigint().toString(16).slice(-8)}`;
+      if (!createFile(path, `${JSON.stringify(entry)}\n`)) throw Object.assign(new Error('already registered'), { code: 'EEXIST' });
+    }
   } catch (err) {
     throw unavailable(`cannot register the command in ${dir}`, err);
   }
@@ -222,9 +229,11 @@ export function acquireCommandSlot(ctx: CommandContext, seq: number | null, comm
   let live = 0;
   try {
     for (const name of readdirSync(dir)) {
-      if (!name.startsWith(`${key}.`)) continue;
-      const m = /\.([0-9]+)\.([0-9]+)$/.exec(name);
-      if (m && name.length === key.length + m[0].length && isSameProcess(Number(m[1]), Number(m[2]))) live++;
+      const m = RUNNING_NAME.exec(name);
+      if (!m || m[1] !== key) continue;
+      const pid = Number(m[2]);
+      if (!isSameProcess(pid, Number(m[3]))) continue;
+      if (name === basename(path) || holds(join(dir, name), pid, ctx)) live++;
     }
   } catch (err) {
     release();
@@ -235,4 +244,27 @@ export function acquireCommandSlot(ctx: CommandContext, seq: number | null, comm
     throw new LeashError('CONCURRENCY_LIMIT', `${ctx.identity ?? ctx.user} already runs ${live - 1} command(s) on this host (limit ${limit})`);
   }
   return { release };
+}
+
+/** `<identity key>.<pid>.<start>[~<hex>]`. */
+export const RUNNING_NAME = /^(.+)\.([0-9]{1,10})\.([0-9]{1,20})(?:~[0-9a-f]{1,16})?$/;
+
+/**
+ * Whether the file really is a running command of this identity: its owner
+ * is the uid the process runs as, and the process is a leash whose command
+ * line names this identity (sshd set it; no account can rewrite another's).
+ * An identity-less session counts only its own local user's files.
+ */
+function holds(file: string, pid: number, ctx: CommandContext): boolean {
+  try {
+    const owner = lstatSync(file).uid;
+    const p = readProc(pid);
+    if (!p || p.uid !== owner || p.euid !== owner) return false;
+    if (ctx.identity === undefined) return owner === ctx.uid;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    const i = argv.indexOf('--identity');
+    return (i >= 0 && argv[i + 1] === ctx.identity) || argv.includes(`--identity=${ctx.identity}`);
+  } catch {
+    return false;
+  }
 }

@@ -31,14 +31,20 @@ const victim = await ensureUser('leash-t-victim');
 const children: ChildProcess[] = [];
 t.teardown(() => children.forEach((c) => c.kill('SIGKILL')));
 
-/** A long-running process as `user` (root: no user). */
-async function sleeper(user?: string): Promise<{ pid: number; start: number }> {
-  const c = user ? spawn('/usr/sbin/runuser', ['-u', user, '--', '/usr/bin/sleep', '300'], { stdio: 'ignore' }) : spawn('/usr/bin/sleep', ['300'], { stdio: 'ignore' });
+/**
+ * A long-running process as `user` (root: no user), a stand-in for a running
+ * leash: with `identity`, its command line carries `--identity ID` as a
+ * leash shell's does.
+ */
+async function sleeper(user?: string, identity?: string): Promise<{ pid: number; start: number }> {
+  const argv = identity === undefined ? ['/usr/bin/sleep', '300'] : ['/bin/sh', '-c', 'sleep 300; :', 'leash', '--identity', identity];
+  const c = user ? spawn('/usr/sbin/runuser', ['-u', user, '--', ...argv], { stdio: 'ignore' }) : spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
   children.push(c);
-  // runuser forks the program as its child: wait for the sleep itself.
+  const comm = identity === undefined ? 'sleep' : 'sh';
+  // runuser forks the program as its child: wait for the program itself.
   for (let i = 0; i < 100; i++) {
     const table = processTable();
-    const p = [...table.values()].find((q) => q.comm === 'sleep' && (q.ppid === c.pid || q.pid === c.pid) && (user === undefined || q.uid !== 0));
+    const p = [...table.values()].find((q) => q.comm === comm && (q.ppid === c.pid || q.pid === c.pid) && (user === undefined || q.uid !== 0));
     if (p) return { pid: p.pid, start: p.start };
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -62,9 +68,9 @@ const ctx = (self: { pid: number; start: number }, over: Partial<CommandContext>
 });
 
 t.test('seq counts the session journal; the per-identity limit counts live commands only', async (t) => {
-  const a = await sleeper();
-  const b = await sleeper();
-  const c = await sleeper();
+  const a = await sleeper(undefined, 'alice@example.com');
+  const b = await sleeper(undefined, 'alice@example.com');
+  const c = await sleeper(undefined, 'alice@example.com');
   t.equal(journalCommand(ctx(a), 'allowed', 'uptime'), 1);
   t.equal(journalCommand(ctx(b), 'denied', 'cat /etc/shadow'), 2);
   t.equal(journalCommand(ctx(c), 'allowed', 'id'), 3);
@@ -72,6 +78,17 @@ t.test('seq counts the session journal; the per-identity limit counts live comma
   const s2 = acquireCommandSlot(ctx(b, { session: 'sess-b' }), 1, 'id', 2);
   t.throws(() => acquireCommandSlot(ctx(c), 3, 'id', 2), { code: 'CONCURRENCY_LIMIT' }, 'a third command of the identity, in any session, is refused');
   t.ok(acquireCommandSlot(ctx(c, { identity: 'bob@example.com' }), 1, 'id', 2), 'another identity has its own limit');
+  // Files that name live processes but not her leash do not use up carol's limit.
+  const planted = await sleeper(attacker.name);
+  const running = join(runtime, 'sessions', 'running');
+  execFileSync('/usr/sbin/runuser', ['-u', attacker.name, '--', '/bin/sh', '-c', `printf x > ${running}/carol@example.com.${planted.pid}.${planted.start}; printf x > ${running}/carol@example.com.1.${processTable().get(1)!.start}`]);
+  const carol1 = await sleeper(undefined, 'carol@example.com');
+  const carol2 = await sleeper(undefined, 'carol@example.com');
+  const first = acquireCommandSlot(ctx(carol1, { identity: 'carol@example.com' }), 1, 'id', 2);
+  const second = acquireCommandSlot(ctx(carol2, { identity: 'carol@example.com' }), 2, 'id', 2);
+  t.ok(second, "two of carol's own commands run at limit 2: the planted files do not count");
+  first.release();
+  second.release();
   process.kill(a.pid, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 100));
   const s3 = acquireCommandSlot(ctx(c), 3, 'id', 2);
