@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { flag } from './operator.js';
+import { flag, guarded } from './operator.js';
 import { LeashError } from '../errors.js';
 import { DEFAULT_CA_DIR, caPaths, createCa, loadCa } from '../ca/ca-key.js';
 
@@ -10,7 +10,7 @@ import { DEFAULT_CA_DIR, caPaths, createCa, loadCa } from '../ca/ca-key.js';
  * prints the public key for `install.sh --ca-key`. `leash ca show`: the
  * public key and its fingerprint. The private key is never printed.
  */
-export async function runCa(ctx: CommandContext): Promise<number> {
+export const runCa = guarded(async (ctx: CommandContext): Promise<number> => {
   const dir = flag(ctx, 'ca-dir') ?? DEFAULT_CA_DIR;
   if (!dir.startsWith('/')) throw new LeashError('USAGE', '--ca-dir must be an absolute path');
   const sub = ctx.positionals.join(' ');
@@ -26,4 +26,4 @@ export async function runCa(ctx: CommandContext): Promise<number> {
     return EXIT.OK;
   }
   throw new LeashError('USAGE', 'usage: leash ca init [--ca-dir DIR] | leash ca show [--ca-dir DIR]');
-}
+});

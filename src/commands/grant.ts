@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { flag } from './operator.js';
+import { flag, guarded } from './operator.js';
 import { profilePath, resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/load.js';
 import { parseDuration } from '../config/yaml-reader.js';
@@ -22,7 +22,7 @@ import { fingerprint } from '../verify/verify-login.js';
  * hosts that trust the CA (docs/ca.md); `--authorized-keys` prints the
  * equivalent authorized_keys line instead. Both are recorded in the ledger.
  */
-export async function runGrant(ctx: CommandContext): Promise<number> {
+export const runGrant = guarded(async (ctx: CommandContext): Promise<number> => {
   const need = (name: string): string => {
     const v = flag(ctx, name);
     if (v === undefined) throw new LeashError('USAGE', `leash grant needs --${name} (leash help grant)`);
@@ -39,7 +39,13 @@ export async function runGrant(ctx: CommandContext): Promise<number> {
   // The profile must exist where this command can see it (the target's own config dir, or a copy of it).
   if (!existsSync(profilePath(configDir, profile))) throw new LeashError('GRANT_PROFILE_UNKNOWN', `profile ${profile} is not in ${configDir}/policies (leash grant checks the profile against this config dir)`);
 
-  const keyLine = readKeyLine(pubkeyArg === '-' ? readFileSync(0, 'utf8') : readFileSync(pubkeyArg, 'utf8'));
+  let keyText: string;
+  try {
+    keyText = pubkeyArg === '-' ? readFileSync(0, 'utf8') : readFileSync(pubkeyArg, 'utf8');
+  } catch (err) {
+    throw new LeashError('GRANT_KEY_INVALID', `cannot read --pubkey ${pubkeyArg}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const keyLine = readKeyLine(keyText);
   const key = grantableKey(keyLine);
   const asLines = ctx.values['authorized-keys'] === true;
   const caDir = flag(ctx, 'ca-dir') ?? DEFAULT_CA_DIR;
@@ -101,4 +107,4 @@ export async function runGrant(ctx: CommandContext): Promise<number> {
   } else if (out === undefined) process.stdout.write(text);
   else process.stdout.write(`${out}: certificate for ${user}, profile ${profile}, session ${plan.session}, serial ${serial}, valid until ${iso(c.validBefore)}\n`);
   return EXIT.OK;
-}
+});

@@ -5,6 +5,7 @@ import { resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/load.js';
 import type { LeashConfig } from '../config/types.js';
 import { LeashError } from '../errors.js';
+import { printable } from '../encoding/printable.js';
 
 /**
  * What the operator's commands (sessions, revoke, unrevoke, runtime, watch)
@@ -44,4 +45,21 @@ export async function operator(ctx: CommandContext, command: string): Promise<Op
 export function flag(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The operator commands' error rule: a refusal (any reason code but USAGE)
+ * is one line `leash: CODE: message` on stderr and exit 1; a usage error
+ * goes on to cli.ts (exit 64); anything else is a bug (exit 70).
+ */
+export function guarded(run: (ctx: CommandContext) => Promise<number>): (ctx: CommandContext) => Promise<number> {
+  return async (ctx) => {
+    try {
+      return await run(ctx);
+    } catch (err) {
+      if (!(err instanceof LeashError) || err.code === 'USAGE') throw err;
+      process.stderr.write(`leash: ${err.code}: ${printable(err.message, 2000)}\n`);
+      return 1;
+    }
+  };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { flag, operator } from './operator.js';
+import { flag, guarded, operator } from './operator.js';
 import { LeashError } from '../errors.js';
 import { printable } from '../encoding/printable.js';
 import { parseDuration } from '../config/yaml-reader.js';
@@ -29,7 +29,15 @@ function target(ctx: CommandContext, command: string): { kind: RevocationKind; v
   if (given.length !== 1) throw new LeashError('USAGE', `usage: leash ${command} (--session ID | --identity ID | --user USER | --serial N | --key FILE)${command === 'revoke' ? ' [--reason TEXT] [--for DURATION]' : ''}`);
   const kind = given[0]!;
   let value = flag(ctx, kind)!;
-  if (kind === 'key') value = publicKeyFingerprint(readFileSync(value, 'utf8'));
+  if (kind === 'key') {
+    let text: string;
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (err) {
+      throw new LeashError('USAGE', `--key ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    value = publicKeyFingerprint(text);
+  }
   const problem = revocationValueProblem(kind, value);
   if (problem) throw new LeashError('USAGE', problem);
   return { kind, value };
@@ -43,7 +51,7 @@ function target(ctx: CommandContext, command: string): { kind: RevocationKind; v
  * its connection closed — within a second. Audited as `session.revoked`
  * and, per session ended, `session.killed`.
  */
-export async function runRevoke(ctx: CommandContext): Promise<number> {
+export const runRevoke = guarded(async (ctx: CommandContext): Promise<number> => {
   const op = await operator(ctx, 'revoke');
   try {
     const now = Math.floor(Date.now() / 1000);
@@ -74,10 +82,10 @@ export async function runRevoke(ctx: CommandContext): Promise<number> {
   } finally {
     op.close();
   }
-}
+});
 
 /** `leash unrevoke (--session ID | … )`: removes the entry; audited as `session.unrevoked`. */
-export async function runUnrevoke(ctx: CommandContext): Promise<number> {
+export const runUnrevoke = guarded(async (ctx: CommandContext): Promise<number> => {
   const op = await operator(ctx, 'unrevoke');
   try {
     const now = Math.floor(Date.now() / 1000);
@@ -96,7 +104,7 @@ export async function runUnrevoke(ctx: CommandContext): Promise<number> {
   } finally {
     op.close();
   }
-}
+});
 
 function list(ctx: CommandContext, entries: readonly Revocation[], now: number): number {
   const live = entries.filter((e) => e.until === null || e.until > now);

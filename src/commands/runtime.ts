@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { flag, operator } from './operator.js';
+import { flag, guarded, operator } from './operator.js';
 import { LeashError } from '../errors.js';
 import { groupId, readPasswd } from '../session/passwd.js';
 import { initRuntime } from '../session/runtime-init.js';
@@ -12,7 +12,7 @@ import { verifyStateDir } from '../runtime/layout.js';
  * repairs) the runtime directory tree under runtime_dir. Run at boot and
  * before each reaper round; install.sh sets both flags.
  */
-export async function runRuntime(ctx: CommandContext): Promise<number> {
+export const runRuntime = guarded(async (ctx: CommandContext): Promise<number> => {
   if (ctx.positionals.join(' ') !== 'init') throw new LeashError('USAGE', 'usage: leash runtime init [--verify-user USER] [--group GROUP]');
   const op = await operator(ctx, 'runtime init');
   try {
@@ -48,5 +48,5 @@ export async function runRuntime(ctx: CommandContext): Promise<number> {
   } finally {
     op.close();
   }
-}
+});
 

@@ -1,6 +1,6 @@
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { operator } from './operator.js';
+import { guarded, operator } from './operator.js';
 import { asLeashError } from '../errors.js';
 import { reap } from '../session/end-sessions.js';
 import { readPasswd } from '../session/passwd.js';
@@ -15,7 +15,7 @@ import { refreshKrl } from './revoke.js';
  * registry checked against /proc (src/session/). `--reap`: one reaper round
  * (cron or a systemd timer runs it): expiry, revocations, abandoned commands.
  */
-export async function runSessions(ctx: CommandContext): Promise<number> {
+export const runSessions = guarded(async (ctx: CommandContext): Promise<number> => {
   const op = await operator(ctx, 'sessions');
   try {
     if (ctx.values['reap'] === true) {
@@ -40,4 +40,4 @@ export async function runSessions(ctx: CommandContext): Promise<number> {
   } finally {
     op.close();
   }
-}
+});

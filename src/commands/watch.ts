@@ -1,6 +1,6 @@
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { flag, operator } from './operator.js';
+import { flag, guarded, operator } from './operator.js';
 import { Follower } from '../session/follow.js';
 import { formatEvent, formatOutput, matches, parseAuditLine, type WatchFilter } from '../session/watch-format.js';
 
@@ -11,7 +11,7 @@ const TICK_MS = 200;
  * follows the audit log (and, with --output, the recordings log) until
  * interrupted. --json passes matching events through byte for byte.
  */
-export async function runWatch(ctx: CommandContext): Promise<number> {
+export const runWatch = guarded(async (ctx: CommandContext): Promise<number> => {
   const op = await operator(ctx, 'watch');
   op.close();
   const filter: WatchFilter = { session: flag(ctx, 'session'), identity: flag(ctx, 'identity'), user: flag(ctx, 'user') };
@@ -60,4 +60,4 @@ export async function runWatch(ctx: CommandContext): Promise<number> {
   audit.close();
   recordings?.close();
   return EXIT.OK;
-}
+});
