@@ -182,8 +182,9 @@ if (env) {
     const bobSleep = b.run('sleep 5', 70_000);
     const listed = await waitFor('both sleeps in leash sessions', async () => {
       const s = await sessions();
-      const sa = s.find((x) => x.identity === 'alice@example.com' && x.state === 'active');
-      const sb = s.find((x) => x.identity === 'bob@example.com' && x.state === 'active');
+      // Active, and the sleep itself started (not only its leash).
+      const sa = s.find((x) => x.identity === 'alice@example.com' && x.state === 'active' && x.pids.length >= 2);
+      const sb = s.find((x) => x.identity === 'bob@example.com' && x.state === 'active' && x.pids.length >= 2);
       return sa && sb ? { sa, sb, all: s } : undefined;
     });
     t.equal(listed.sa.user, agent.name);
