@@ -2,7 +2,7 @@
 # install.sh — puts leash on this host, or takes it off again (README: "Installing on a host").
 #
 #   sudo ./install.sh [--binary PATH] [--prefix /usr/local] [--config-dir /etc/leash]
-#                     [--user leash] [--audit-group leash-audit] [--sshd PATH]
+#                     [--user leash] [--audit-group leash-audit] [--sshd PATH] [--ca-key FILE]
 #                     [--root DIR] [--no-reload] [--take-over] [--dry-run]
 #   sudo ./install.sh --uninstall [--purge] [--root DIR] [--no-reload] [--dry-run]
 #
@@ -29,10 +29,13 @@ DRY=0
 MODE=install
 PURGE=0
 TAKEOVER=0
+CA_KEY=
 
 CACHE_DIR=/var/cache/leash
 LOG_DIR=/var/log/leash
 AUDIT_LOG=$LOG_DIR/audit.jsonl
+RECORDINGS_LOG=$LOG_DIR/recordings.jsonl
+CRON_FILE=/etc/cron.d/leash
 STATE_DIR=/var/lib/leash
 STATE=$STATE_DIR/install.state
 SSH_DIR=/etc/ssh
@@ -65,6 +68,7 @@ while [ $# -gt 0 ]; do
     --root) need_arg "$@"; ROOT=$2; shift 2 ;;
     --no-reload) RELOAD=0; shift ;;
     --take-over) TAKEOVER=1; shift ;;
+    --ca-key) need_arg "$@"; CA_KEY=$2; shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --uninstall) MODE=uninstall; shift ;;
     --purge) PURGE=1; shift ;;
@@ -199,6 +203,15 @@ ensure_dir() {  # ensure_dir PATH OWNER:GROUP MODE
   fi
 }
 
+# leash_template FILE: a shipped unit or cron file with this install's path, config dir, user and group.
+UNITS="leash-jwks-refresh.service leash-jwks-refresh.timer leash-runtime.service leash-reap.service leash-reap.timer"
+leash_template() {
+  sed -e "s|/usr/local/bin/leash |$BIN --config-dir $CONFIG_DIR |g" -e "s|/usr/local/bin/leash$|$BIN --config-dir $CONFIG_DIR|" \
+    -e "s/^User=leash$/User=$LEASH_USER/" -e "s/^Group=leash$/Group=$LEASH_USER/" \
+    -e "s/--verify-user leash /--verify-user $LEASH_USER /g" -e "s/--group leash-audit/--group $AUDIT_GROUP/g" "$1" |
+    if [ "$CONFIG_DIR" = /etc/leash ]; then sed "s| --config-dir /etc/leash||g"; else cat; fi
+}
+
 # ------------------------------------------------------------------ preflight
 
 missing=
@@ -273,8 +286,9 @@ sshd_validate() {  # after a change: sshd -t, then sshd -T must show what we exp
   fi
   say "  check    sshd -t: ok"
   [ "$1" = install ] || return 0
-  eff=$("$SSHD" -T 2>/dev/null | awk '$1 == "authorizedkeyscommand" || $1 == "authorizedkeyscommanduser" || $1 == "exposeauthinfo"') || :
+  eff=$("$SSHD" -T 2>/dev/null | awk -v ca="$CA_MODE" '$1 == "authorizedkeyscommand" || $1 == "authorizedkeyscommanduser" || $1 == "exposeauthinfo" || ca == 1 && ($1 == "trustedusercakeys" || $1 == "revokedkeys")') || :
   want=$(printf 'authorizedkeyscommand %s\nauthorizedkeyscommanduser %s\nexposeauthinfo yes' "$AKC" "$LEASH_USER")
+  if [ "$CA_MODE" = 1 ]; then want=$(printf '%s\ntrustedusercakeys %s\nrevokedkeys %s' "$want" "$CA_PUB" "$KRL"); fi
   got=$(printf '%s\n' "$eff" | sort); want=$(printf '%s\n' "$want" | sort)
   if [ "$got" != "$want" ]; then
     say "  FAILED   sshd -T does not show leash's settings in effect; it shows:"
@@ -282,7 +296,7 @@ sshd_validate() {  # after a change: sshd -t, then sshd -T must show what we exp
     say "           (an earlier Include file or a Match block left open by one may win; see sshd_config(5): the first value obtained is used)"
     return 1
   fi
-  say "  check    sshd -T: $AKC (as $LEASH_USER), exposeauthinfo yes"
+  say "  check    sshd -T: $AKC (as $LEASH_USER), exposeauthinfo yes$( [ "$CA_MODE" = 0 ] || echo ", trustedusercakeys $CA_PUB, revokedkeys $KRL")"
 }
 
 sshd_reload() {
@@ -358,14 +372,17 @@ if [ "$MODE" = uninstall ]; then
   fi
 
   if [ -d "$(r "$UNIT_DIR")" ]; then
-    for u in leash-jwks-refresh.timer leash-jwks-refresh.service; do
+    for u in leash-jwks-refresh.timer leash-reap.timer leash-runtime.service leash-jwks-refresh.service leash-reap.service; do
       [ -e "$(r "$UNIT_DIR/$u")" ] || continue
-      if [ -z "$ROOT" ] && [ "$u" = leash-jwks-refresh.timer ] && have systemctl; then run systemctl disable --now "$u" >/dev/null 2>&1 || :; fi
+      case $u in *.timer|leash-runtime.service) if [ -z "$ROOT" ] && have systemctl; then run systemctl disable --now "$u" >/dev/null 2>&1 || :; fi ;; esac
       act remove "$UNIT_DIR/$u"; run rm -f "$(r "$UNIT_DIR/$u")"
     done
     if [ -z "$ROOT" ] && [ -d /run/systemd/system ] && have systemctl; then run systemctl daemon-reload; fi
   fi
   if [ -e "$(r "$LOGROTATE")" ]; then act remove "$LOGROTATE"; run rm -f "$(r "$LOGROTATE")"; fi
+  if [ -e "$(r "$CRON_FILE")" ]; then act remove "$CRON_FILE"; run rm -f "$(r "$CRON_FILE")"; fi
+  # The runtime directory holds only state about live sessions (a tmpfs, empty at every boot).
+  if [ -d "$(r /run/leash)" ] && [ ! -L "$(r /run/leash)" ]; then act remove "/run/leash/"; run rm -rf "$(r /run/leash)"; fi
   if [ -e "$(r "$BIN")" ]; then act remove "$BIN"; run rm -f "$(r "$BIN")"; fi
   if [ -d "$(r "$CACHE_DIR")" ]; then act remove "$CACHE_DIR/"; run rm -rf "$(r "$CACHE_DIR")"; fi
 
@@ -377,15 +394,19 @@ if [ "$MODE" = uninstall ]; then
       run rm -rf "$(r "$LOG_DIR")"
     fi
     if [ -d "$(r "$CONFIG_DIR")" ]; then act purge "$CONFIG_DIR/"; run rm -rf "$(r "$CONFIG_DIR")"; fi
-  elif [ -f "$log" ]; then
-    # Kept, and closed to its former writers: the group is about to go away and its id could be reused.
-    if [ "$(owner_mode "$log")" != "0:0 600" ]; then
-      act keep "$AUDIT_LOG (now root:root 0600, still append-only)"
-      run chattr -a "$log" 2>/dev/null || :
-      run chown root:root "$log"; run chmod 0600 "$log"
-      [ -n "$ROOT" ] || { run chattr +a "$log" 2>/dev/null || :; }
-    fi
-    say "  kept     $CONFIG_DIR/ and $LOG_DIR/ (add --purge to remove them)"
+  else
+    # Kept, and closed to their former writers: the group is about to go away and its id could be reused.
+    for kept in "$AUDIT_LOG" "$RECORDINGS_LOG"; do
+      log=$(r "$kept")
+      [ -f "$log" ] || continue
+      if [ "$(owner_mode "$log")" != "0:0 600" ]; then
+        act keep "$kept (now root:root 0600, still append-only)"
+        run chattr -a "$log" 2>/dev/null || :
+        run chown root:root "$log"; run chmod 0600 "$log"
+        [ -n "$ROOT" ] || { run chattr +a "$log" 2>/dev/null || :; }
+      fi
+    done
+    [ ! -f "$(r "$AUDIT_LOG")" ] || say "  kept     $CONFIG_DIR/ and $LOG_DIR/ (add --purge to remove them)"
   fi
 
   for line in "created-user $LEASH_USER" "created-group $AUDIT_GROUP"; do
@@ -412,9 +433,28 @@ fi
 src_policies=$here/policies
 src_template=$here/contrib/leash.yaml
 src_logrotate=$here/contrib/logrotate/leash
-for f in "$src_template" "$src_logrotate" "$src_policies"/*.yaml; do [ -f "$f" ] || die "$f is missing from the repository"; done
+for f in "$src_template" "$src_logrotate" "$here/contrib/cron/leash" "$src_policies"/*.yaml; do [ -f "$f" ] || die "$f is missing from the repository"; done
 
 if [ "$CONFIG_DIR" = /etc/leash ]; then AKC="$BIN verify %u %k %t"; else AKC="$BIN --config-dir $CONFIG_DIR verify %u %k %t"; fi
+src_cron=$here/contrib/cron/leash
+
+# CA mode (docs/ca.md): --ca-key installs the CA's public key for TrustedUserCAKeys, with a KRL
+# for RevokedKeys. Once installed, later runs keep it (install state: setting ca-mode yes).
+CA_PUB=$CONFIG_DIR/user-ca.pub
+KRL=$CONFIG_DIR/revoked.krl
+if [ -n "$CA_KEY" ]; then
+  [ -f "$CA_KEY" ] || die "--ca-key $CA_KEY: no such file"
+  if grep -q 'PRIVATE KEY' "$CA_KEY"; then die "--ca-key $CA_KEY is a private key: pass the CA's public key (ca.pub from leash ca init)"; fi
+  if grep -v '^#' "$CA_KEY" | grep -v '^$' | grep -qvE '^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$'; then
+    die "--ca-key $CA_KEY: every line must be one OpenSSH public key (type, base64, comment)"
+  fi
+  ssh-keygen -l -f "$CA_KEY" >/dev/null 2>&1 || die "--ca-key $CA_KEY: ssh-keygen -l does not read it as a public key"
+  CA_MODE=1
+elif [ "$(state_setting ca-mode)" = yes ] && [ -f "$(r "$CA_PUB")" ]; then
+  CA_MODE=1
+else
+  CA_MODE=0
+fi
 
 say "leash install.sh${ROOT:+ (root $ROOT)}: $BIN, config $CONFIG_DIR, user $LEASH_USER, audit group $AUDIT_GROUP$( [ "$DRY" = 0 ] || echo ' (dry run: nothing is changed)')"
 
@@ -505,39 +545,58 @@ state_add "setting config-dir $CONFIG_DIR"
 state_add "setting user $LEASH_USER"
 state_add "setting audit-group $AUDIT_GROUP"
 
-say "JWKS cache and audit log"
+if [ "$CA_MODE" = 1 ]; then
+  say "CA mode ($CA_PUB, $KRL)"
+  if [ -n "$CA_KEY" ]; then put_ours "$CA_KEY" "$CA_PUB" 0644 root:root; state_add "setting ca-mode yes"; fi
+  # sshd refuses EVERY public-key login while RevokedKeys names a missing or unreadable file:
+  # the KRL exists before sshd's configuration names it (leash revoke replaces it atomically).
+  if [ -f "$(r "$KRL")" ] && ssh-keygen -Q -f "$(r "$KRL")" "$(r "$CA_PUB")" >/dev/null 2>&1; then ok "$KRL"
+  else
+    [ ! -e "$(r "$KRL")" ] || die "$(r "$KRL") exists but is not a KRL ssh-keygen can read: move it away, then re-run"
+    act create "$KRL (empty KRL for RevokedKeys: leash revoke fills it)"
+    ssh-keygen -q -k -f "$TMP/revoked.krl" >/dev/null
+    run install -o root -g root -m 0644 "$TMP/revoked.krl" "$(r "$KRL")"
+  fi
+fi
+
+say "JWKS cache, audit log and recordings log"
 ensure_dir "$CACHE_DIR" "$LEASH_OWNER" 0755
 ensure_dir "$LOG_DIR" root:root 0755
-log=$(r "$AUDIT_LOG")
 if [ -z "$ROOT" ]; then attrs() { lsattr -d "$1" 2>/dev/null | awk '{ print $1 }'; }; else attrs() { echo -; }; fi
-if [ ! -e "$log" ]; then
-  # Mode and group first: an append-only file can no longer be chmod-ed or chown-ed.
-  act create "$AUDIT_LOG ($AUDIT_OWNER 0620, append-only)"
-  run install -o root -g "${AUDIT_OWNER#*:}" -m 0620 /dev/null "$log"
-  fresh=1
-else
-  fresh=0
-  if [ -L "$log" ] || [ ! -f "$log" ]; then die "$log exists and is not a regular file"; fi
-fi
-if [ "$fresh" = 0 ] && [ "$(owner_mode "$log")" != "$(id_of "$AUDIT_OWNER") 620" ]; then
-  act fix "$AUDIT_LOG -> $AUDIT_OWNER 0620"
-  case $(attrs "$log") in *a*) run chattr -a "$log" ;; esac
-  run chown "$AUDIT_OWNER" "$log"; run chmod 0620 "$log"
-  fresh=1
-fi
-if [ -n "$ROOT" ]; then
-  say "  skip     chattr +a (--root: set it when the package is installed)"
-elif [ "$fresh" = 0 ] && case $(attrs "$log") in *a*) true ;; *) false ;; esac; then
-  ok "$AUDIT_LOG ($AUDIT_OWNER 0620, append-only)"
-elif have chattr; then
-  [ "$fresh" = 1 ] || act chattr "+a $AUDIT_LOG"
-  if [ "$DRY" = 1 ]; then run chattr +a "$log"
-  elif ! chattr +a "$log" 2>/dev/null; then
-    warn "$AUDIT_LOG: this filesystem does not support append-only files (chattr +a), so a session user could truncate the log; put $LOG_DIR on ext4, xfs or btrfs"
+# append_only_log HOSTPATH: the audit log and the recordings log, root:<audit group> 0620, chattr +a.
+append_only_log() {
+  log=$(r "$1")
+  if [ ! -e "$log" ]; then
+    # Mode and group first: an append-only file can no longer be chmod-ed or chown-ed.
+    act create "$1 ($AUDIT_OWNER 0620, append-only)"
+    run install -o root -g "${AUDIT_OWNER#*:}" -m 0620 /dev/null "$log"
+    fresh=1
+  else
+    fresh=0
+    if [ -L "$log" ] || [ ! -f "$log" ]; then die "$log exists and is not a regular file"; fi
   fi
-else
-  warn "chattr not found (Debian/Ubuntu/RHEL: e2fsprogs; Alpine: e2fsprogs-extra): $AUDIT_LOG is not append-only, so a session user could truncate it"
-fi
+  if [ "$fresh" = 0 ] && [ "$(owner_mode "$log")" != "$(id_of "$AUDIT_OWNER") 620" ]; then
+    act fix "$1 -> $AUDIT_OWNER 0620"
+    case $(attrs "$log") in *a*) run chattr -a "$log" ;; esac
+    run chown "$AUDIT_OWNER" "$log"; run chmod 0620 "$log"
+    fresh=1
+  fi
+  if [ -n "$ROOT" ]; then
+    say "  skip     chattr +a (--root: set it when the package is installed)"
+  elif [ "$fresh" = 0 ] && case $(attrs "$log") in *a*) true ;; *) false ;; esac; then
+    ok "$1 ($AUDIT_OWNER 0620, append-only)"
+  elif have chattr; then
+    [ "$fresh" = 1 ] || act chattr "+a $1"
+    if [ "$DRY" = 1 ]; then run chattr +a "$log"
+    elif ! chattr +a "$log" 2>/dev/null; then
+      warn "$1: this filesystem does not support append-only files (chattr +a), so a session user could truncate the log; put $LOG_DIR on ext4, xfs or btrfs"
+    fi
+  else
+    warn "chattr not found (Debian/Ubuntu/RHEL: e2fsprogs; Alpine: e2fsprogs-extra): $1 is not append-only, so a session user could truncate it"
+  fi
+}
+append_only_log "$AUDIT_LOG"
+append_only_log "$RECORDINGS_LOG"
 
 if [ -d "$(r /etc/logrotate.d)" ]; then
   sed "s/leash-audit/$AUDIT_GROUP/g" "$src_logrotate" >"$TMP/logrotate"
@@ -547,16 +606,38 @@ else
 fi
 
 if [ -d "$(r "$UNIT_DIR")" ]; then
-  for u in leash-jwks-refresh.service leash-jwks-refresh.timer; do
-    sed -e "s|/usr/local/bin/leash|$BIN|g" -e "s/^User=leash$/User=$LEASH_USER/" -e "s/^Group=leash$/Group=$LEASH_USER/" \
-      -e "s|^ExecStart=$BIN jwks refresh|ExecStart=$BIN --config-dir $CONFIG_DIR jwks refresh|" "$here/contrib/systemd/$u" >"$TMP/$u"
-    [ "$CONFIG_DIR" != /etc/leash ] || sed -i "s| --config-dir /etc/leash||" "$TMP/$u"
+  for u in $UNITS; do
+    leash_template "$here/contrib/systemd/$u" >"$TMP/$u"
     put_conf "$TMP/$u" "$UNIT_DIR/$u"
   done
-  if [ -z "$ROOT" ] && [ -d /run/systemd/system ] && have systemctl && ! systemctl is-enabled --quiet leash-jwks-refresh.timer 2>/dev/null; then
-    act enable "leash-jwks-refresh.timer (refreshes the JWKS cache every 15 minutes)"
-    run systemctl daemon-reload
-    run systemctl enable --now leash-jwks-refresh.timer
+  if [ -z "$ROOT" ] && [ -d /run/systemd/system ] && have systemctl; then
+    for u in leash-jwks-refresh.timer leash-runtime.service leash-reap.timer; do
+      systemctl is-enabled --quiet "$u" 2>/dev/null && continue
+      act enable "$u"
+      run systemctl daemon-reload
+      run systemctl enable --now "$u"
+    done
+  fi
+fi
+# Without systemd running, cron does the runtime directory at boot and the reaper every minute.
+if [ -d /run/systemd/system ] && [ -z "$ROOT" ]; then :
+elif [ -d "$(r /etc/cron.d)" ]; then
+  leash_template "$src_cron" >"$TMP/cron"
+  put_conf "$TMP/cron" "$CRON_FILE"
+else
+  warn "neither systemd nor /etc/cron.d: run '$BIN runtime init --verify-user $LEASH_USER --group $AUDIT_GROUP' at boot and '$BIN sessions --reap' every minute, or expired sessions stay connected"
+fi
+
+# -- the runtime directory (a tmpfs: the boot unit or cron makes it again after a reboot)
+say "runtime directory"
+if [ -n "$ROOT" ]; then say "  skip     leash runtime init (--root: the boot unit or cron line makes it)"
+else
+  # Idempotent repair of a tmpfs (not counted as a change): makes or fixes runtime_dir's tree.
+  if [ "$DRY" = 1 ]; then printf '           + %s\n' "$BIN --config-dir $CONFIG_DIR runtime init --verify-user $LEASH_USER --group $AUDIT_GROUP"
+  elif "$(r "$BIN")" --config-dir "$CONFIG_DIR" runtime init --verify-user "$LEASH_USER" --group "$AUDIT_GROUP" >"$TMP/runtime" 2>&1; then
+    ok "runtime directory (leash runtime init: $(head -n 1 "$TMP/runtime" | cut -d' ' -f1))"
+  else
+    warn "leash runtime init failed (logins and commands are refused until it succeeds):"; sed 's/^/           /' "$TMP/runtime"
   fi
 fi
 
@@ -571,6 +652,7 @@ AuthorizedKeysCommand $AKC
 AuthorizedKeysCommandUser $LEASH_USER
 ExposeAuthInfo yes
 EOF
+  if [ "$CA_MODE" = 1 ]; then printf 'TrustedUserCAKeys %s\nRevokedKeys %s\n' "$CA_PUB" "$KRL" >>"$TMP/lines"; fi
   printf '%s\n' "$END_MARK" >>"$TMP/lines"
   if uses_dropin_dir; then
     target=$DROPIN

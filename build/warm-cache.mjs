@@ -181,8 +181,11 @@ try {
       '    profile: diagnostic',
       `audit_log: ${join(work, 'audit.jsonl')}`,
       `jwks_cache_dir: ${join(work, 'cache')}`,
+      `runtime_dir: ${join(work, 'run')}`,
       '',
     ].join('\n'), { mode: 0o644 });
+    // The session registry the shell role records into (src/runtime/layout.ts).
+    for (const d of ['run', 'run/verify', 'run/logins', 'run/sessions', 'run/sessions/running']) mkdirSync(join(work, d), { mode: 0o755 });
     const C = ['--config-dir', cfg];
 
     // Here, in the parent (it makes no cache): what the refresh timer does and

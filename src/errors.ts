@@ -132,6 +132,24 @@ export const REASON_CODES = [
   'CONFIG_UNWRITABLE',
   'PROFILE_NAME_INVALID',
 
+  // sessions: the registry, revocation, limits (src/session/)
+  'SESSION_REVOKED',
+  'REVOCATIONS_INVALID',
+  'SESSION_REGISTRY_UNAVAILABLE',
+  'SESSION_ID_INVALID',
+  'CONCURRENCY_LIMIT',
+  'RECORDINGS_UNWRITABLE',
+  // CA mode: the CA key, grants, the KRL (src/ca/)
+  'CA_KEY_EXISTS',
+  'CA_KEY_MISSING',
+  'CA_KEY_INVALID',
+  'GRANT_KEY_INVALID',
+  'GRANT_KEY_WEAK',
+  'GRANT_TTL_INVALID',
+  'GRANT_PROFILE_UNKNOWN',
+  'GRANT_INVALID',
+  'KRL_INVALID',
+
   // anywhere
   'USAGE',
   'INTERNAL',

@@ -18,8 +18,10 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   main: ['commands'],
   commands: ['*'],
-  doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock'],
+  doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock', 'ca', 'session', 'runtime'],
   shell: ['policy', 'errors'],
+  session: ['audit', 'config', 'runtime', 'trust', 'encoding', 'verify/grants', 'errors'],
+  ca: ['session', 'verify', 'verify/cert', 'verify/grants', 'config', 'trust', 'encoding', 'errors'],
   policy: ['config', 'trust', 'errors'],
   audit: ['encoding', 'errors'],
   verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'encoding', 'errors', 'clock'],

@@ -9,6 +9,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Handler = (ctx: CommandContext) => Promise<number>;
 
 const CONFIG_DIR: Options = { 'config-dir': { type: 'string' } };
+/** What `leash revoke` and `leash unrevoke` can name. */
+const REVOCATION_TARGETS: Options = { session: { type: 'string' }, identity: { type: 'string' }, user: { type: 'string' }, serial: { type: 'string' }, key: { type: 'string' } };
 
 /**
  * Each role is loaded only when it is asked for, so `leash shell` never
@@ -45,6 +47,55 @@ const COMMANDS: Record<string, { options: Options; positionals: boolean; run: ()
     options: {},
     positionals: true,
     run: async () => (await import('./doctor.js')).runDoctor,
+  },
+  // Sessions and CA mode (docs/sessions.md, docs/ca.md).
+  sessions: {
+    options: { json: { type: 'boolean' }, all: { type: 'boolean' }, reap: { type: 'boolean' } },
+    positionals: false,
+    run: async () => (await import('./sessions.js')).runSessions,
+  },
+  revoke: {
+    options: { ...REVOCATION_TARGETS, reason: { type: 'string' }, for: { type: 'string' }, list: { type: 'boolean' }, json: { type: 'boolean' } },
+    positionals: false,
+    run: async () => (await import('./revoke.js')).runRevoke,
+  },
+  unrevoke: {
+    options: REVOCATION_TARGETS,
+    positionals: false,
+    run: async () => (await import('./revoke.js')).runUnrevoke,
+  },
+  watch: {
+    options: { session: { type: 'string' }, identity: { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, output: { type: 'boolean' }, replay: { type: 'boolean' } },
+    positionals: false,
+    run: async () => (await import('./watch.js')).runWatch,
+  },
+  runtime: {
+    options: { 'verify-user': { type: 'string' }, group: { type: 'string' } },
+    positionals: true,
+    run: async () => (await import('./runtime.js')).runRuntime,
+  },
+  ca: {
+    options: { 'ca-dir': { type: 'string' } },
+    positionals: true,
+    run: async () => (await import('./ca.js')).runCa,
+  },
+  grant: {
+    options: {
+      pubkey: { type: 'string' },
+      user: { type: 'string' },
+      profile: { type: 'string' },
+      ttl: { type: 'string' },
+      identity: { type: 'string' },
+      'source-address': { type: 'string' },
+      'ca-dir': { type: 'string' },
+      'leash-path': { type: 'string' },
+      'target-config-dir': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      'authorized-keys': { type: 'boolean' },
+    },
+    positionals: false,
+    run: async () => (await import('./grant.js')).runGrant,
   },
 };
 

@@ -18,6 +18,20 @@ commands:
   jwks refresh             refresh every provider's cached JWKS
   doctor                   check this host's installation (sshd, files,
                            keys, audit log, clock); a fix for each failure
+  sessions [--json] [--all] [--reap]
+                           live sessions: who, what runs, since when
+  revoke (--session ID | --identity ID | --user USER | --serial N | --key FILE)
+         [--reason TEXT] [--for DURATION]   (or: revoke --list)
+                           refuse it from now on and end its sessions
+  unrevoke (--session ID | --identity ID | ...)
+  watch [--session ID] [--identity ID] [--user USER] [--json] [--output]
+                           follow the audit log (and recorded output) live
+  runtime init [--verify-user USER] [--group GROUP]
+                           create the runtime directories (boot, cron)
+  ca init [--ca-dir DIR] | ca show [--ca-dir DIR]
+                           make or show the SSH CA key for grants
+  grant --pubkey FILE --user USER --profile NAME --ttl DURATION [...]
+                           sign a short-lived, command-pinned certificate
   help [COMMAND]           this text, or one command's
   --version                print the version
 
@@ -95,6 +109,70 @@ the clock is plausible. Prints [ok]/[warn]/[FAIL] per check, with a fix.
 Exit 0 if nothing failed (warnings allowed), 1 otherwise.
 `,
 };
+
+Object.assign(COMMANDS, {
+  sessions: `usage: leash sessions [--json] [--all]
+       leash sessions --reap [--json]
+
+As root: the sessions on this host from the session registry, each checked
+against /proc: session id, identity, local user, profile, client address,
+started, expires, state (active: a command runs; idle: the connection is
+open), commands run and denied, and the running commands with their pids.
+--all also lists ended, expired and revoked sessions (kept 24 h).
+--reap: one reaper round (cron or a systemd timer runs it every minute):
+ends expired sessions, sessions of revoked identities, and audits commands
+whose leash was killed.
+`,
+  revoke: `usage: leash revoke (--session ID | --identity ID | --user USER | --serial N | --key FILE)
+                    [--reason TEXT] [--for DURATION]
+       leash revoke --list [--json]
+
+As root: adds the entry to <config-dir>/revoked.json (leash verify refuses
+its logins, leash shell its commands), rewrites <config-dir>/revoked.krl
+when CA mode is installed (sshd refuses the certificate or key), then ends
+every matching live session: its commands killed and its connection
+closed, within a second. --for ends the revocation by itself.
+Exit 0 when every matching session is gone, 1 if a process survived.
+`,
+  unrevoke: `usage: leash unrevoke (--session ID | --identity ID | --user USER | --serial N | --key FILE)
+
+As root: removes the entry from the revocation list (and the KRL).
+`,
+  watch: `usage: leash watch [--session ID] [--identity ID] [--user USER] [--json] [--output] [--replay]
+
+As root: follows the audit log as it grows (and across rotation), one line
+per event, colour on a terminal, every byte of session text escaped.
+--json prints the matching events unchanged; --output also shows the
+recorded output of commands (record_output) under them; --replay starts
+from the beginning of the current log instead of its end.
+`,
+  runtime: `usage: leash runtime init [--verify-user USER] [--group GROUP]
+
+As root: creates or repairs <runtime_dir> (default /run/leash): verify/ and
+logins/ for the AuthorizedKeysCommandUser, sessions/ and sessions/running/
+writable by GROUP (default: the audit log's group) with the sticky bit.
+`,
+  ca: `usage: leash ca init [--ca-dir DIR]
+       leash ca show [--ca-dir DIR]
+
+init: a new Ed25519 CA key in DIR (default /etc/leash/ca): DIR/ca (private,
+owner-only, never printed) and DIR/ca.pub, which it prints: install it on a
+host with install.sh --ca-key FILE. Refuses to overwrite. show: the public
+key and its fingerprint.
+`,
+  grant: `usage: leash grant --pubkey FILE|- --user LOCALUSER --profile NAME --ttl DURATION
+                   [--identity LABEL] [--source-address CIDR[,...]] [--ca-dir DIR]
+                   [--leash-path PATH] [--target-config-dir DIR] [--out FILE] [--json]
+       leash grant --authorized-keys --pubkey FILE|- --user LOCALUSER --profile NAME --ttl DURATION [...]
+
+Signs an OpenSSH user certificate for the key: principal LOCALUSER only,
+valid from a minute ago for TTL (at most max_grant_ttl, default 24h),
+force-command "leash shell --profile NAME --session SID --identity LABEL
+--expires T", permit-pty only. Writes FILE-cert.pub (or --out) and appends
+the grant to DIR/ledger.jsonl. --authorized-keys prints an authorized_keys
+line (expiry-time, restrict, command=) instead, for hosts without the CA.
+`,
+});
 
 export function helpFor(command: string | undefined): string | undefined {
   if (command === undefined) return HELP;

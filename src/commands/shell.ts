@@ -10,6 +10,9 @@ import { loadProfile } from '../policy/load.js';
 import type { Profile } from '../policy/types.js';
 import { decide, type Stage } from '../shell/decide.js';
 import { runCommand } from '../shell/exec.js';
+import type { LeashConfig } from '../config/types.js';
+import { Recorder } from '../session/recordings.js';
+import { ShellSession } from '../session/shell-session.js';
 
 const DEFAULT_PROFILE = 'diagnostic';
 
@@ -26,7 +29,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
   const underSshd = env['SSH_CONNECTION'] !== undefined;
   const stderr = (line: string): void => void process.stderr.write(`leash: ${line}\n`);
 
-  let setup: { audit: AuditLog; configDir: string; defaultProfile: string | undefined };
+  let setup: { audit: AuditLog; configDir: string; config: LeashConfig };
   try {
     setup = await openSession(ctx, underSshd);
   } catch (err) {
@@ -34,20 +37,18 @@ export async function runShell(ctx: CommandContext): Promise<number> {
     stderr(`configuration error (${e.code}): ${e.message}`);
     return EXIT.CONFIG;
   }
-  const { audit, configDir, defaultProfile } = setup;
+  const { audit, configDir, config } = setup;
+  const defaultProfile = config.defaultProfile;
 
   const raw = env['SSH_ORIGINAL_COMMAND'];
   const profileName = str(ctx.values['profile']) ?? defaultProfile ?? DEFAULT_PROFILE;
-  const base: Omit<AuditEvent, 'event'> = {
-    profile: profileName,
-    user: localUser(),
-    identity: str(ctx.values['identity']),
-    session: str(ctx.values['session']),
-    client: clientAddress(env),
-    command: raw === undefined ? undefined : printableCommand(raw),
-  };
+  const who = { user: localUser(), identity: str(ctx.values['identity']), session: str(ctx.values['session']), client: clientAddress(env), command: raw === undefined ? undefined : printableCommand(raw) };
+  const base: Omit<AuditEvent, 'event'> = { profile: profileName, ...who };
+  // Sessions (src/session/, docs/sessions.md): the registry entry of this command.
+  let session: ShellSession | undefined;
   const deny = (code: ReasonCode, detail: string, exit: number = EXIT.DENIED, extra: Partial<AuditEvent> = {}): number => {
     try {
+      if (session && extra.seq === undefined) extra = { ...extra, seq: recordDenial(session, who.command) };
       audit.write({ event: 'shell.denied', ...base, ...extra, reason: code, detail });
     } catch (err) {
       stderr(`audit log unwritable (${asLeashError(err).code})`);
@@ -60,6 +61,20 @@ export async function runShell(ctx: CommandContext): Promise<number> {
   try {
     const expires = str(ctx.values['expires']);
     let remainingMs = Infinity;
+    session = ShellSession.open({
+      configDir,
+      runtimeDir: config.runtimeDir,
+      session: who.session,
+      identity: who.identity,
+      user: who.user,
+      uid: process.getuid?.() ?? -1,
+      profile: profileName,
+      expires: expires !== undefined && /^[0-9]{1,12}$/.test(expires) ? Number(expires) : undefined,
+      client: who.client,
+      pid: process.pid,
+      ppid: process.ppid,
+    });
+    session.assertNotRevoked(Math.floor(Date.now() / 1000));
     if (expires !== undefined) {
       if (!/^[0-9]{1,12}$/.test(expires)) return deny('SESSION_EXPIRES_INVALID', `--expires ${JSON.stringify(expires)} is not a unix time`);
       remainingMs = Number(expires) * 1000 - Date.now();
@@ -89,11 +104,37 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 
     const [stage] = decision.stages as [Stage];
     const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
-    audit.write({ event: 'shell.allowed', ...base, reason: decision.code, binary: stage.binary, argv: stage.argv, timeout_ms: timeoutMs });
-    const result = await runCommand({ binary: stage.binary, argv: stage.argv, timeoutMs });
+    // Journal (its seq), then the per-identity limit, then the recorder; any refusal runs nothing.
+    const seq = session.record('allowed', who.command);
+    const slot = (() => {
+      try {
+        return session!.claimSlot(seq, who.command, config.maxConcurrentCommands);
+      } catch (err) {
+        const e = asLeashError(err);
+        return deny(e.code, e.message, EXIT.DENIED, { seq });
+      }
+    })();
+    if (typeof slot === 'number') return slot;
+    let recorder: Recorder;
+    try {
+      recorder = Recorder.open({ path: config.recordingsLog, session: who.session, seq, pid: process.pid, limit: profile.recordOutputBytes });
+    } catch (err) {
+      slot?.release();
+      const e = asLeashError(err);
+      return deny(e.code, e.message, EXIT.CONFIG, { seq });
+    }
+    audit.write({ event: 'shell.allowed', ...base, seq, reason: decision.code, binary: stage.binary, argv: stage.argv, timeout_ms: timeoutMs });
+    let result;
+    try {
+      result = await runCommand({ binary: stage.binary, argv: stage.argv, timeoutMs, relay: profile.recordOutputBytes > 0 ? { sink: writeToClient, onOutput: recorder.onOutput } : undefined });
+    } finally {
+      recorder.close();
+      slot?.release();
+    }
     const outcome: AuditEvent = {
       event: result.timedOut ? 'shell.timeout' : 'shell.finished',
       ...base,
+      seq,
       argv: stage.argv,
       exit: result.timedOut ? EXIT.TIMEOUT : result.status,
       child_status: result.status,
@@ -120,11 +161,31 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 }
 
 /** Configuration and the audit log, both needed before any decision. */
-async function openSession(ctx: CommandContext, underSshd: boolean): Promise<{ audit: AuditLog; configDir: string; defaultProfile: string | undefined }> {
+async function openSession(ctx: CommandContext, underSshd: boolean): Promise<{ audit: AuditLog; configDir: string; config: LeashConfig }> {
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, !underSshd);
   const config = await loadLeashConfig(configDir, false);
   const auditPath = (!underSshd ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog;
-  return { audit: AuditLog.open(auditPath), configDir, defaultProfile: config.defaultProfile };
+  return { audit: AuditLog.open(auditPath), configDir, config };
+}
+
+/** A denied command's journal line; a registry that cannot be written leaves only the audit event. */
+function recordDenial(session: ShellSession, command: string | undefined): number | undefined {
+  try {
+    return session.record('denied', command);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The relay's sink: the SSH channel is leash's own stdout/stderr. A client
+ * that went away (EPIPE) drops the rest of the output rather than crashing
+ * leash before it has logged the outcome.
+ */
+function writeToClient(stream: 'stdout' | 'stderr', chunk: Buffer, written: () => void): void {
+  const out = stream === 'stdout' ? process.stdout : process.stderr;
+  if (out.listenerCount('error') === 0) out.on('error', () => {});
+  out.write(chunk, () => written());
 }
 
 function str(v: string | boolean | undefined): string | undefined {

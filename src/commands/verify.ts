@@ -7,6 +7,7 @@ import { loadLeashConfig } from '../config/load.js';
 import { LeashError, asLeashError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
+import { admitLogin } from '../session/login.js';
 import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyRequest } from '../verify/verify-login.js';
 
 /**
@@ -25,10 +26,12 @@ export async function runVerify(ctx: CommandContext): Promise<number> {
   const facts: VerifyFacts = {};
   let audit: AuditLog | undefined;
   try {
-    const { verifyCtx, log, problems } = await setUp(ctx);
+    const { verifyCtx, log, problems, configDir } = await setUp(ctx);
     audit = log;
     for (const p of problems) process.stderr.write(`leash: opkssh migration: ${p}\n`);
     const result = await verifyLogin(request, verifyCtx, facts);
+    // Sessions (src/session/login.ts): refuse a revoked identity or user; record the login and its connection.
+    admitLogin({ configDir, runtimeDir: verifyCtx.config.runtimeDir, session: result.sessionId, identity: result.identity, user, profile: result.profile, expires: result.expiresAt, ppid: process.ppid, now: verifyCtx.now });
     // The decision is logged before sshd sees it: no audit, no login.
     audit.write({
       event: 'verify.accepted',
@@ -57,13 +60,14 @@ export async function runVerify(ctx: CommandContext): Promise<number> {
 }
 
 /** Configuration, opkssh rows, the audit log and this binary's path: everything a verification needs. */
-async function setUp(ctx: CommandContext): Promise<{ verifyCtx: VerifyContext; log: AuditLog; problems: string[] }> {
+async function setUp(ctx: CommandContext): Promise<{ verifyCtx: VerifyContext; log: AuditLog; problems: string[]; configDir: string }> {
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
   const config = await loadLeashConfig(configDir, true);
   const log = AuditLog.open((ctx.env['SSH_CONNECTION'] === undefined ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog);
   const migrated = loadOpksshFiles(configDir, config);
   return {
     log,
+    configDir,
     problems: migrated.problems,
     verifyCtx: {
       config,

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { LeashError } from '../errors.js';
 import { sourceStamp, type CompiledSource } from './compiled-config.js';
 import { PROFILE_NAME, leashConfigPath } from './dir.js';
@@ -14,7 +15,7 @@ import {
 import { readConfigFile } from '../trust/config-file.js';
 import { YamlReader, parseDuration, type YamlNode } from './yaml-reader.js';
 
-const TOP_KEYS = ['providers', 'grants', 'deny', 'audit_log', 'default_profile', 'jwks_cache_dir', 'runtime_dir', 'max_stale'] as const;
+const TOP_KEYS = ['providers', 'grants', 'deny', 'audit_log', 'default_profile', 'jwks_cache_dir', 'runtime_dir', 'max_stale', 'recordings_log', 'max_concurrent_commands', 'max_grant_ttl'] as const;
 const PROVIDER_KEYS = ['issuer', 'client_id', 'expiration', 'jwks_file'] as const;
 const GRANT_KEYS = ['identity', 'issuer', 'principals', 'profile', 'max_session'] as const;
 
@@ -122,6 +123,17 @@ export function parseLeashConfig(file: string, text: string): LeashConfig {
   if (runtime) config.runtimeDir = absolute(runtime.value, 'runtime_dir');
   const stale = top.get('max_stale');
   if (stale) config.maxStale = duration(stale.value, 'max_stale');
+  // Sessions and CA mode (docs/sessions.md, docs/ca.md).
+  const recordings = top.get('recordings_log');
+  config.recordingsLog = recordings ? absolute(recordings.value, 'recordings_log') : join(dirname(config.auditLog), 'recordings.jsonl');
+  const concurrent = top.get('max_concurrent_commands');
+  if (concurrent) {
+    const n = y.int(concurrent.value, 'max_concurrent_commands');
+    if (n < 1 || n > 1000) y.fail(concurrent.value, 'max_concurrent_commands must be a whole number from 1 to 1000');
+    config.maxConcurrentCommands = n;
+  }
+  const ttl = top.get('max_grant_ttl');
+  if (ttl) config.maxGrantTtl = duration(ttl.value, 'max_grant_ttl');
   const def = top.get('default_profile');
   if (def) {
     const name = y.string(def.value, 'default_profile');

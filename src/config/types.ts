@@ -44,11 +44,21 @@ export interface LeashConfig {
   runtimeDir: string;
   /** Seconds a cached JWKS may be used when the provider is unreachable. */
   maxStale: number;
+  /** The recorded output of commands (record_output); default: recordings.jsonl beside the audit log. */
+  recordingsLog: string;
+  /** Commands one identity may run at the same time on this host (src/session/registry.ts). */
+  maxConcurrentCommands: number;
+  /** The longest TTL `leash grant` signs, seconds. */
+  maxGrantTtl: number;
 }
 
 export const DEFAULT_RUNTIME_DIR = '/run/leash';
 const DEFAULT_JWKS_CACHE_DIR = '/var/cache/leash';
 const DEFAULT_MAX_STALE = 7 * 86400;
+export const DEFAULT_RECORDINGS_LOG = '/var/log/leash/recordings.jsonl';
+/** Enough for an agent's parallel tool calls; 40 parallel commands held 2.6 GB in the security review. */
+export const DEFAULT_MAX_CONCURRENT_COMMANDS = 8;
+export const DEFAULT_MAX_GRANT_TTL = 24 * 3600;
 
 /**
  * A provider's issuer as leash.yaml and opkssh's providers file may give it.
@@ -62,6 +72,6 @@ export const PRINCIPAL_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 /** leash.yaml's settings when the file does not exist (only the shell may run on them). */
 export function defaultLeashConfig(): LeashConfig {
-  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, runtimeDir: DEFAULT_RUNTIME_DIR, maxStale: DEFAULT_MAX_STALE };
+  return { file: null, providers: [], grants: [], deny: { identities: [], users: [] }, auditLog: DEFAULT_AUDIT_LOG, jwksCacheDir: DEFAULT_JWKS_CACHE_DIR, runtimeDir: DEFAULT_RUNTIME_DIR, maxStale: DEFAULT_MAX_STALE, recordingsLog: DEFAULT_RECORDINGS_LOG, maxConcurrentCommands: DEFAULT_MAX_CONCURRENT_COMMANDS, maxGrantTtl: DEFAULT_MAX_GRANT_TTL };
 }
 

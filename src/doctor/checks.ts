@@ -80,6 +80,10 @@ export function checkSshd(sshdT: { ok: true; text: string } | { ok: false; error
   const reinstall = 'run install.sh (it writes the sshd drop-in and checks it with sshd -t and sshd -T), then reload sshd';
   const words = cmd.split(/\s+/);
   const m = /^(\/\S+) (?:--config-dir (\/\S+) )?verify %u %k %t$/.exec(cmd);
+  const ca = t.get('trustedusercakeys') ?? 'none';
+  if (cmd === 'none' && ca !== 'none') {
+    return { result: ok(name, `CA mode only: TrustedUserCAKeys ${ca}, no AuthorizedKeysCommand (docs/ca.md)`), akc: null };
+  }
   if (cmd === 'none' || !m || !/(^|\/)leash$/.test(words[0] ?? '')) {
     return { result: fail(name, `AuthorizedKeysCommand is ${JSON.stringify(cmd)}, not leash's "<prefix>/bin/leash verify %u %k %t"`, reinstall), akc: null };
   }
@@ -214,4 +218,72 @@ export function checkClock(now: number, synchronized: boolean | null): CheckResu
   }
   if (synchronized === false) return warn(name, `${iso}, but the system clock is not NTP-synchronized`, 'timedatectl set-ntp true (or run chrony/ntpd)');
   return ok(name, iso);
+}
+
+// ------------------------------------------------------------------ sessions and CA mode
+
+export interface RuntimeFacts {
+  runtimeDir: string;
+  /** [path, facts or null when missing] for runtime_dir, verify/, logins/, sessions/, sessions/running/. */
+  dirs: readonly (readonly [string, FileFacts | null])[];
+  /** The AuthorizedKeysCommandUser's uid, when known. */
+  akcUid: number | null;
+}
+
+/**
+ * The runtime tree must exist (logins and commands are refused without it)
+ * with the owners and modes `leash runtime init` gives it.
+ */
+export function checkRuntimeDir(f: RuntimeFacts, initCommand: string): CheckResult {
+  const name = 'runtime dir';
+  const fix = `${initCommand} (and make sure it runs at boot: leash-runtime.service, or the @reboot line in /etc/cron.d/leash)`;
+  for (const [p, st] of f.dirs) {
+    if (st === null) return fail(name, `${p} does not exist: every login and command is refused (SESSION_REGISTRY_UNAVAILABLE)`, fix);
+    if (st.isSymlink || !st.isDirectory) return fail(name, `${p} is not a directory`, `remove ${p}, then ${fix}`);
+  }
+  const [[root, r], [verify, v], [logins, l], [sessions, s], [running, u]] = f.dirs as [[string, FileFacts], [string, FileFacts], [string, FileFacts], [string, FileFacts], [string, FileFacts]];
+  if (r.uid !== 0 || (r.mode & 0o022) !== 0) return fail(name, `${root} must be root-owned and not group/world-writable`, fix);
+  for (const [p, st] of [[verify, v], [logins, l]] as const) {
+    if ((st.mode & 0o077) !== 0 || (f.akcUid !== null && st.uid !== f.akcUid)) return fail(name, `${p} must be the AuthorizedKeysCommandUser's alone (0700)`, fix);
+  }
+  for (const [p, st] of [[sessions, s], [running, u]] as const) {
+    if (st.uid !== 0 || (st.mode & 0o1000) === 0) return fail(name, `${p} must be root-owned with the sticky bit (nobody may remove another's entry)`, fix);
+  }
+  if ((s.mode & 0o002) !== 0) return warn(name, `${sessions} is writable by every account (no audit group given to leash runtime init)`, `${initCommand} --group <audit group>`);
+  return ok(name, `${f.runtimeDir}: registry directories in place`);
+}
+
+export interface KrlFacts {
+  /** sshd -T's revokedkeys (none = not set). */
+  path: string;
+  file: FileFacts | null;
+  /** null when it parses as a KRL; otherwise why not. */
+  problem: string | null;
+}
+
+/** sshd refuses EVERY public-key login while RevokedKeys names a missing or unreadable file. */
+export function checkKrl(f: KrlFacts): CheckResult {
+  const name = 'revoked keys';
+  const fix = `leash revoke --list (any revoke or unrevoke rewrites it), or: ssh-keygen -k -f ${f.path}`;
+  if (f.file === null) return fail(name, `${f.path} (sshd's RevokedKeys) does not exist: sshd refuses every public-key login`, fix);
+  if (f.file.isSymlink || !f.file.isFile) return fail(name, `${f.path} is not a regular file`, `remove it, then ${fix}`);
+  const why = unsafeReason(f.path, f.file);
+  if (why) return fail(name, `${why}: whoever can write it decides which certificates sshd refuses`, `chown root:root ${f.path} && chmod 0644 ${f.path}`);
+  if (f.problem) return fail(name, `${f.path}: ${f.problem}: sshd refuses every public-key login`, fix);
+  return ok(name, `${f.path}: a valid KRL`);
+}
+
+/** The revocation list is read at every login and command: a broken one refuses everyone. */
+export function checkRevocations(problem: string | null, entries: number): CheckResult {
+  if (problem !== null) return fail('revocations', problem, 'fix or remove the file (leash revoke --list shows it once it parses)');
+  return ok('revocations', entries === 0 ? 'nothing revoked' : `${entries} revocation(s) in force`);
+}
+
+/** A CA private key on this host must be its owner's alone. */
+export function checkCaKey(path: string, st: FileFacts | null): CheckResult | null {
+  if (st === null) return null;
+  if (st.isSymlink || !st.isFile || st.uid !== 0 || (st.mode & 0o077) !== 0) {
+    return fail('CA key', `${path} must be a regular file, root-owned, mode 0600: whoever reads it can grant access to every host that trusts it`, `chown root:root ${path} && chmod 0600 ${path}`);
+  }
+  return ok('CA key', `${path}: root-only`);
 }

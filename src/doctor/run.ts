@@ -14,7 +14,12 @@ import { discoverJwks } from '../verify/keys/discovery.js';
 import { MAX_CACHE_FILE_BYTES } from '../verify/keys/key-cache-files.js';
 import { FUTURE_SLACK, REFRESH_AGE, cacheFileStem, parseCacheRecord, readPinnedJwks } from '../verify/keys/provider-keys.js';
 import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
-import { chainFix, checkAuditLog, checkClock, checkProviderKeys, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
+import { chainFix, checkAuditLog, checkCaKey, checkClock, checkKrl, checkProviderKeys, checkRevocations, checkRuntimeDir, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
+import { readFileSync } from 'node:fs';
+import { caPaths, DEFAULT_CA_DIR } from '../ca/ca-key.js';
+import { readKrlVersion } from '../ca/krl.js';
+import { loginsDir, runningDir, sessionsDir, verifyStateDir } from '../runtime/layout.js';
+import { readRevocations } from '../session/revocations.js';
 import { account, appendOnly, chain, groupName, ntpSynchronized, sshdT, stat } from './host-facts.js';
 
 /**
@@ -28,7 +33,9 @@ export async function doctorChecks(configDir: string, selfPath: string): Promise
   const add = (r: CheckResult | CheckResult[]): void => void results.push(...(Array.isArray(r) ? r : [r]));
 
   // sshd, and through it which binary and user sshd really uses.
-  const sshd = checkSshd(sshdT(), configDir, DEFAULT_CONFIG_DIR);
+  const sshdOut = sshdT();
+  const sshdTText = sshdOut.ok ? sshdOut.text : '';
+  const sshd = checkSshd(sshdOut, configDir, DEFAULT_CONFIG_DIR);
   const bin = sshd.akc?.program ?? selfPath;
   const akcUserName = sshd.akc?.user ?? 'leash';
   const akcUser = account(akcUserName);
@@ -101,6 +108,30 @@ export async function doctorChecks(configDir: string, selfPath: string): Promise
       }),
     );
   }
+
+  // Sessions and CA mode: the runtime tree, the revocation list, sshd's KRL, a CA key kept here.
+  if (config) {
+    const r = config.runtimeDir;
+    add(checkRuntimeDir({ runtimeDir: r, dirs: [r, verifyStateDir(r), loginsDir(r), sessionsDir(r), runningDir(r)].map((d) => [d, stat(d)] as const), akcUid: akcUser?.uid ?? null }, `${bin} --config-dir ${configDir} runtime init --verify-user ${akcUserName}`));
+  }
+  try {
+    add(checkRevocations(null, readRevocations(configDir).length));
+  } catch (err) {
+    add(checkRevocations(asLeashError(err).message, 0));
+  }
+  const krl = /^revokedkeys (.+)$/m.exec(sshdTText)?.[1]?.trim();
+  if (krl !== undefined && krl !== 'none') {
+    let problem: string | null = null;
+    try {
+      readKrlVersion(readFileSync(krl));
+    } catch (err) {
+      problem = err instanceof LeashError ? err.message : `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+    }
+    add(checkKrl({ path: krl, file: stat(krl), problem }));
+  }
+  const caKey = caPaths(DEFAULT_CA_DIR).key;
+  const ca = checkCaKey(caKey, stat(caKey));
+  if (ca) add(ca);
 
   add(checkClock(now, ntpSynchronized()));
 

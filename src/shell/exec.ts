@@ -11,6 +11,17 @@ export interface RunPlan {
   timeoutMs: number;
   /** Defaults to passing leash's own stdin/stdout/stderr (the SSH channel) straight through. */
   stdio?: StdioOptions;
+  /**
+   * Relays stdout and stderr through leash (pipes) instead: every chunk goes
+   * to `onOutput` (the output recorder) and to `sink`, which calls `written`
+   * once the client has it, before the next chunk is read (backpressure: a
+   * slow client slows the command, leash buffers one chunk per stream).
+   * (Track C's minimal relay until the runner's own lands; same hook.)
+   */
+  relay?: {
+    sink: (stream: 'stdout' | 'stderr', chunk: Buffer, written: () => void) => void;
+    onOutput?: (stage: number, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  };
 }
 
 export interface RunResult {
@@ -35,9 +46,20 @@ export function runCommand(plan: RunPlan): Promise<RunResult> {
       argv0: plan.argv[0],
       cwd: '/',
       env: { ...CHILD_ENV },
-      stdio: plan.stdio ?? 'inherit',
+      stdio: plan.relay ? ['inherit', 'pipe', 'pipe'] : (plan.stdio ?? 'inherit'),
       detached: true,
     });
+    const relay = plan.relay;
+    if (relay) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const from = child[stream];
+        from?.on('data', (chunk: Buffer) => {
+          from.pause();
+          relay.onOutput?.(0, stream, chunk);
+          relay.sink(stream, chunk, () => from.resume());
+        });
+      }
+    }
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals): void => {
@@ -73,7 +95,10 @@ export function runCommand(plan: RunPlan): Promise<RunResult> {
       killGroup('SIGKILL');
       for (const s of signals) process.off(s, onSignal);
       const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
-      resolve({ status, timedOut, durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n) });
+      const done = (): void => resolve({ status, timedOut, durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n) });
+      // With a relay, the result waits for the pipes to drain: no output is left behind.
+      if (relay) child.once('close', done);
+      else done();
     });
   });
 }

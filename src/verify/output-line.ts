@@ -11,7 +11,7 @@ const WILDCARD_PRINCIPAL = 'opkssh-wildcard';
 /** Signature-key types opkssh certificates carry (ECDSA P-256 by default, Ed25519 with -t ed25519). */
 const SIGNATURE_KEY_TYPES: readonly string[] = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
 
-const SESSION_ID = /^[0-9a-f]{32}$/;
+export const SESSION_ID = /^[0-9a-f]{32}$/;
 /** Absolute paths from a shell-inert alphabet: nothing sshd's option parser or `$SHELL -c` would interpret. */
 const SAFE_PATH = /^\/[A-Za-z0-9._+/-]{0,1023}$/;
 
@@ -83,7 +83,7 @@ function unsafe(what: string, value: string): never {
   throw new LeashError('OUTPUT_UNSAFE', `${what} ${JSON.stringify(value.slice(0, 64))} is not safe to write into an authorized_keys line`);
 }
 
-function safePath(what: string, p: string): string {
+export function safePath(what: string, p: string): string {
   // Normalised (no "//", ".", "..", trailing "/") so the path shown is the path run.
   if (!SAFE_PATH.test(p) || posix.normalize(p) !== p || (p.length > 1 && p.endsWith('/'))) unsafe(what, p);
   return p;

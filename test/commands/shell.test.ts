@@ -2,6 +2,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runShell } from '../../src/commands/shell.js';
+import { makeRuntimeDir } from '../helpers/runtime-dir.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
 
 if (!isRoot()) {
@@ -15,7 +16,9 @@ const dir = tmp.path;
 const audit = join(dir, 'audit.jsonl');
 const marker = join(dir, 'marker');
 mkdirSync(join(dir, 'policies'), { mode: 0o755 });
-writeFileSync(join(dir, 'leash.yaml'), `audit_log: ${audit}\n`, { mode: 0o644 });
+// The session registry (track C): a session's commands are recorded under runtime_dir.
+const runtime = await makeRuntimeDir(dir);
+writeFileSync(join(dir, 'leash.yaml'), `audit_log: ${audit}\nruntime_dir: ${runtime}\n`, { mode: 0o644 });
 writeFileSync(
   join(dir, 'policies/t.yaml'),
   `timeout: 5m

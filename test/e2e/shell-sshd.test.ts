@@ -42,6 +42,9 @@ async function makeConfigDir(prefix: string, user: LocalUser): Promise<{ dir: st
   await chmod(profile, 0o644);
   await writeFile(audit, '', { mode: 0o600 });
   await chown(audit, user.uid, user.gid);
+  // Beside it, the recordings log (record_output, track C), kept the same way.
+  await writeFile(join(tmp.path, 'recordings.jsonl'), '', { mode: 0o600 });
+  await chown(join(tmp.path, 'recordings.jsonl'), user.uid, user.gid);
   return { dir: tmp.path, audit, cleanup: tmp.cleanup };
 }
 

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../helpers/oidc-provider.js';
+import { makeRuntimeDir } from '../helpers/runtime-dir.js';
 import { mintLogin, sshFingerprint, type MintedLogin } from '../helpers/pktoken.js';
 import { AKC_USER, e2eSkipReason, ensureAkcUser, ensureUser, setUpOrSkip, startSshd, type SshResult } from '../helpers/sshd.js';
 import { installBinary, trustedTempDir } from '../helpers/tmp.js';
@@ -58,6 +59,10 @@ async function setUp(t: Tap) {
   // only for this test: the real permission model (a shared group) comes with install.sh.
   await writeFile(audit, '', { mode: 0o666 });
   await chmod(audit, 0o666);
+  // The recordings log and the session registry (track C).
+  await writeFile(join(cfg.path, 'recordings.jsonl'), '', { mode: 0o666 });
+  await chmod(join(cfg.path, 'recordings.jsonl'), 0o666);
+  const runtime = await makeRuntimeDir(cfg.path, akc);
   await mkdir(join(cfg.path, 'policies'), { mode: 0o755 });
   await chmod(join(cfg.path, 'policies'), 0o755);
   await copyFile(POLICY, join(cfg.path, 'policies', 'diagnostic.yaml'));
@@ -77,7 +82,7 @@ async function setUp(t: Tap) {
     auditLog: audit,
     jwksCacheDir: cache,
   });
-  await writeFile(join(cfg.path, 'leash.yaml'), yaml, { mode: 0o644 });
+  await writeFile(join(cfg.path, 'leash.yaml'), `${yaml}runtime_dir: ${runtime}\n`, { mode: 0o644 });
   await chmod(join(cfg.path, 'leash.yaml'), 0o644);
 
   // Client keys and certificates only need to be private to root.

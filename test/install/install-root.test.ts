@@ -239,6 +239,41 @@ else {
     t.match((await install(root, '--uninstall')).stdout, /nothing changed: leash is not installed/);
   });
 
+  t.test('--ca-key: the CA key and an empty KRL before sshd names them; kept on re-install; the recordings log and the reaper', async (t) => {
+    const root = await stagingRoot();
+    await mkdir(join(root, 'etc/cron.d'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    const keys = await mkdtemp(join(tmpdir(), 'leash-inst-ca-'));
+    t.teardown(() => rm(keys, { recursive: true, force: true }));
+    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keys, 'ca')]);
+    const refused = await install(root, '--ca-key', join(keys, 'ca'));
+    t.equal(refused.code, 1, 'a private key is refused', refused);
+    t.match(refused.stderr, /private key/);
+    t.notOk(existsSync(join(root, 'etc/leash')), 'nothing was changed');
+    const r = await install(root, '--ca-key', join(keys, 'ca.pub'));
+    t.equal(r.code, 0, 'exit 0', r);
+    const s = await snapshot(root);
+    const meta = (p: string): string => (s.get(p) ?? 'missing').split(' ').slice(0, 2).join(' ');
+    t.equal(meta('/etc/leash/user-ca.pub'), '0:0 644');
+    t.equal(meta('/etc/leash/revoked.krl'), '0:0 644');
+    t.equal(await readFile(join(root, 'etc/leash/user-ca.pub'), 'utf8'), await readFile(join(keys, 'ca.pub'), 'utf8'));
+    t.equal((await run('/usr/bin/ssh-keygen', ['-Q', '-f', join(root, 'etc/leash/revoked.krl'), join(keys, 'ca.pub')])).code, 0, 'ssh-keygen reads the KRL');
+    const dropin = await readFile(join(root, 'etc/ssh/sshd_config.d/10-leash.conf'), 'utf8');
+    t.match(dropin, /^TrustedUserCAKeys \/etc\/leash\/user-ca\.pub\nRevokedKeys \/etc\/leash\/revoked\.krl\n/m);
+    t.equal(meta('/var/log/leash/recordings.jsonl'), `0:${gid} 620`, 'recordings log: like the audit log');
+    for (const u of ['leash-runtime.service', 'leash-reap.service', 'leash-reap.timer']) t.equal(meta(`/etc/systemd/system/${u}`), '0:0 644', u);
+    t.match(await readFile(join(root, 'etc/systemd/system/leash-reap.service'), 'utf8'), `ExecStartPre=/usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP}`);
+    t.match(await readFile(join(root, 'etc/logrotate.d/leash'), 'utf8'), /recordings\.jsonl \{/);
+    t.match(await readFile(join(root, 'etc/cron.d/leash'), 'utf8'), `* * * * * root /usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP} >/dev/null && /usr/local/bin/leash sessions --reap`, 'without systemd running: the cron line');
+    const again = await install(root);
+    t.equal(again.code, 0);
+    t.same(await snapshot(root), s, 'a re-run without --ca-key keeps CA mode and changes nothing');
+    const un = await install(root, '--uninstall');
+    t.equal(un.code, 0, un.stderr);
+    t.notOk(existsSync(join(root, 'etc/systemd/system/leash-reap.timer')), 'the reaper units go');
+    t.notOk(existsSync(join(root, 'etc/cron.d/leash')), 'and the cron file');
+  });
+
   t.test('usage errors', async (t) => {
     const root = await stagingRoot();
     t.teardown(() => rm(root, { recursive: true, force: true }));

@@ -1,0 +1,270 @@
+/**
+ * The session registry's writers, on the login and command hot paths: small
+ * files under `<runtime_dir>` (layout in src/runtime/layout.ts), each written
+ * by the account that runs the step, never read back by anyone but root
+ * (registry-read.ts) — except the names in `running/`, which every session
+ * user counts for the per-identity limit.
+ *
+ *   logins/<sid>.json              by leash verify: session, identity, user, profile,
+ *                                  expiry and the connection's sshd monitor (pid + start)
+ *   sessions/<sid>.u<uid>          by leash shell: one JSON line per command decision
+ *                                  (O_APPEND); a line's position is the command's seq
+ *   sessions/running/<ikey>.<pid>.<start>
+ *                                  by leash shell, while its command runs
+ *
+ * Everything a non-root account writes is a claim: root's reader checks it
+ * against /proc and acts only on processes the writer could signal itself.
+ * Any failure to write is SESSION_REGISTRY_UNAVAILABLE: the caller refuses,
+ * because a login or command leash cannot find again is one it cannot stop.
+ */
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { LeashError } from '../errors.js';
+import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
+import type { ConnectionRef, ProcRef } from './connection.js';
+import { isSameProcess, readProc } from './proc.js';
+import { SESSION_NAME } from './session-name.js';
+
+/** A login as `leash verify` records it. */
+export interface LoginEntry {
+  session: string;
+  identity: string;
+  user: string;
+  profile: string;
+  expires: number;
+  monitor: ProcRef;
+  /** Unix milliseconds. */
+  at: number;
+}
+
+/** One line of a session journal. */
+export interface JournalLine {
+  t: 'allowed' | 'denied';
+  pid: number;
+  start: number;
+  at: number;
+  identity: string | null;
+  user: string;
+  profile: string;
+  expires: number | null;
+  client: string | null;
+  conn: ConnectionRef | null;
+  command: string | null;
+}
+
+/** A running command's file in running/. */
+export interface RunningEntry {
+  session: string;
+  identity: string | null;
+  user: string;
+  seq: number | null;
+  command: string | null;
+  at: number;
+  conn: ConnectionRef | null;
+}
+
+const unavailable = (what: string, err: unknown): LeashError =>
+  new LeashError('SESSION_REGISTRY_UNAVAILABLE', `${what}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (is the runtime directory set up? leash runtime init)`);
+
+function assertSessionName(session: string): void {
+  if (!SESSION_NAME.test(session)) throw new LeashError('SESSION_ID_INVALID', `session id ${JSON.stringify(session.slice(0, 80))} must match ${SESSION_NAME.source}`);
+}
+
+/** Writes `data` as a new file (O_EXCL, never through a symlink); false when it already exists. */
+function createFile(path: string, data: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    const buf = Buffer.from(data, 'utf8');
+    if (writeSync(fd, buf) !== buf.length) throw new Error('short write');
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * `leash verify`'s record of an accepted login. sshd asks twice per login
+ * with the same session id (the verifier's memo): the second call finds the
+ * entry there and leaves it.
+ */
+export function registerLogin(runtimeDir: string, entry: LoginEntry): void {
+  assertSessionName(entry.session);
+  const path = join(loginsDir(runtimeDir), `${entry.session}.json`);
+  try {
+    createFile(path, `${JSON.stringify(entry)}\n`);
+  } catch (err) {
+    throw unavailable(`cannot record the login in ${path}`, err);
+  }
+}
+
+/** What `leash shell` knows about itself when it records a command. */
+export interface CommandContext {
+  runtimeDir: string;
+  session: string;
+  identity: string | undefined;
+  user: string;
+  uid: number;
+  profile: string;
+  expires: number | undefined;
+  client: string | undefined;
+  conn: ConnectionRef | null;
+  self: ProcRef;
+}
+
+/**
+ * Appends this command's decision to its session's journal and returns its
+ * sequence number in the session (1, 2, …): the count of lines up to and
+ * including its own. The journal is the session user's own file; if someone
+ * else created a file under that name first, a fresh name is used instead.
+ */
+export function journalCommand(ctx: CommandContext, verdict: 'allowed' | 'denied', command: string | undefined): number {
+  assertSessionName(ctx.session);
+  const line: JournalLine = {
+    t: verdict,
+    pid: ctx.self.pid,
+    start: ctx.self.start,
+    at: Date.now(),
+    identity: ctx.identity ?? null,
+    user: ctx.user,
+    profile: ctx.profile,
+    expires: ctx.expires ?? null,
+    client: ctx.client ?? null,
+    conn: ctx.conn,
+    command: command ?? null,
+  };
+  const text = `${JSON.stringify(line)}\n`;
+  const base = join(sessionsDir(ctx.runtimeDir), `${ctx.session}.u${ctx.uid}`);
+  for (const path of [base, `${base}.${process.hrtime.bigint().toString(16).slice(-8)}`]) {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+    } catch (err) {
+      throw unavailable(`cannot open the session journal ${path}`, err);
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.uid !== ctx.uid) continue; // not ours: planted by another account
+      const buf = Buffer.from(text, 'utf8');
+      if (writeSync(fd, buf) !== buf.length) throw new Error('short write');
+      const all = readWhole(fd);
+      const mine = all.indexOf(`"pid":${ctx.self.pid},"start":${ctx.self.start},`);
+      let seq = 0;
+      for (let i = all.indexOf(10); i !== -1 && i < mine; i = all.indexOf(10, i + 1)) seq++;
+      return seq + 1;
+    } catch (err) {
+      throw unavailable(`cannot write the session journal ${path}`, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  throw new LeashError('SESSION_REGISTRY_UNAVAILABLE', `the session journal ${base} belongs to another account`);
+}
+
+/** The file from its start (an O_APPEND descriptor's position is its end). */
+function readWhole(fd: number): Buffer {
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/**
+ * The name of an identity in running/: the label with `/` (the only label
+ * character a file name cannot hold) as `%2F`; an identity-less session
+ * counts under `~<local user>`. Neither `%` nor `~` occurs in a label, so
+ * the mapping is one-to-one.
+ */
+export function identityKey(identity: string | undefined, user: string): string {
+  return identity === undefined ? `~${user}` : identity.replaceAll('/', '%2F');
+}
+
+/** A running command's registration; release() when it has finished. */
+export interface CommandSlot {
+  release(): void;
+}
+
+/**
+ * Registers the running command and enforces the per-identity limit: the
+ * command's file is created first, then the identity's files are counted.
+ * A file counts only when it names a live leash (pid and start time) that
+ * runs as the file's owner with this `--identity` on its command line: a
+ * file whose process is gone does not count, and nobody can use up another
+ * identity's limit with files of their own. Over the limit, the file is
+ * removed again and CONCURRENCY_LIMIT thrown. Two commands that start at the
+ * same moment at the limit may both be refused, never both admitted.
+ */
+export function acquireCommandSlot(ctx: CommandContext, seq: number | null, command: string | undefined, limit: number): CommandSlot {
+  const dir = runningDir(ctx.runtimeDir);
+  const key = identityKey(ctx.identity, ctx.user);
+  if (Buffer.byteLength(key) > 200) throw new LeashError('SESSION_ID_INVALID', 'identity label too long for the registry');
+  const base = join(dir, `${key}.${ctx.self.pid}.${ctx.self.start}`);
+  const entry: RunningEntry = { session: ctx.session, identity: ctx.identity ?? null, user: ctx.user, seq, command: command ?? null, at: Date.now(), conn: ctx.conn };
+  let path = base;
+  try {
+    // A name planted by another account (it knew this pid) costs only a suffix.
+    if (!createFile(path, `${JSON.stringify(entry)}\n`)) {
+      path = `${base}~${process.hrtime.bigint().toString(16).slice(-8)}`;
+      if (!createFile(path, `${JSON.stringify(entry)}\n`)) throw Object.assign(new Error('already registered'), { code: 'EEXIST' });
+    }
+  } catch (err) {
+    throw unavailable(`cannot register the command in ${dir}`, err);
+  }
+  const release = (): void => {
+    try {
+      unlinkSync(path);
+    } catch {
+      /* already gone (the reaper took it) */
+    }
+  };
+  let live = 0;
+  try {
+    for (const name of readdirSync(dir)) {
+      const m = RUNNING_NAME.exec(name);
+      if (!m || m[1] !== key) continue;
+      const pid = Number(m[2]);
+      if (!isSameProcess(pid, Number(m[3]))) continue;
+      if (name === basename(path) || holds(join(dir, name), pid, ctx)) live++;
+    }
+  } catch (err) {
+    release();
+    throw unavailable(`cannot count the running commands in ${dir}`, err);
+  }
+  if (live > limit) {
+    release();
+    throw new LeashError('CONCURRENCY_LIMIT', `${ctx.identity ?? ctx.user} already runs ${live - 1} command(s) on this host (limit ${limit})`);
+  }
+  return { release };
+}
+
+/** `<identity key>.<pid>.<start>[~<hex>]`. */
+export const RUNNING_NAME = /^(.+)\.([0-9]{1,10})\.([0-9]{1,20})(?:~[0-9a-f]{1,16})?$/;
+
+/**
+ * Whether the file really is a running command of this identity: its owner
+ * is the uid the process runs as, and the process is a leash whose command
+ * line names this identity (sshd set it; no account can rewrite another's).
+ * An identity-less session counts only its own local user's files.
+ */
+function holds(file: string, pid: number, ctx: CommandContext): boolean {
+  try {
+    const owner = lstatSync(file).uid;
+    const p = readProc(pid);
+    if (!p || p.uid !== owner || p.euid !== owner) return false;
+    if (ctx.identity === undefined) return owner === ctx.uid;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    const i = argv.indexOf('--identity');
+    return (i >= 0 && argv[i + 1] === ctx.identity) || argv.includes(`--identity=${ctx.identity}`);
+  } catch {
+    return false;
+  }
+}
