@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   main: ['commands'],
   commands: ['*'],
   doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock'],
-  shell: ['policy', 'errors'],
+  shell: ['policy', 'trust', 'encoding', 'errors'],
   policy: ['config', 'trust', 'errors'],
   audit: ['encoding', 'errors'],
   verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'encoding', 'errors', 'clock'],
