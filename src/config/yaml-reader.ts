@@ -91,7 +91,8 @@ export class YamlReader {
         if (!y.setAside(at, changed)) break;
       }
     }
-    throw aggregate(found);
+    // In the order of the file, as an editor shows them.
+    throw aggregate(found.sort((a, b) => a.line - b.line || a.column - b.column));
   }
 
   /** file:line:column of a node (1-based), for messages. */
