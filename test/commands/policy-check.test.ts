@@ -5,13 +5,17 @@ import { runPolicy } from '../../src/commands/policy-check.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
 import { assertTrustedParents } from '../../src/trust/ownership.js';
 
-/** runPolicy with stdout captured. */
+/** runPolicy with stdout captured: FILE arguments, or (none) the whole configuration directory. */
 async function check(...files: string[]): Promise<{ code: number; out: string }> {
+  return checkIn(undefined, files);
+}
+
+async function checkIn(configDir: string | undefined, files: string[] = []): Promise<{ code: number; out: string }> {
   const out: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
   try {
-    return { code: await runPolicy({ configDirFlag: undefined, values: {}, positionals: ['check', ...files], env: {} }), out: out.join('') };
+    return { code: await runPolicy({ configDirFlag: configDir, values: {}, positionals: ['check', ...files], env: {} }), out: out.join('') };
   } finally {
     process.stdout.write = write;
   }
@@ -63,7 +67,7 @@ t.test('a configuration directory: every error of every file, grants naming miss
   ].join('\n'));
   write('policies/diagnostic.yaml', 'commands:\n  uptime: {binary: /usr/bin/uptime}\n  tail: {binary: /usr/bin/tial, operands: path}\npaths: {allow: [/var/log/**]}\n');
   write('policies/broken.yaml', 'commands:\n  a: {binary: relative}\n  b: {binary: /usr/bin/true, bogus: 1}\n  c: {binary: /usr/bin/true, options: {-x: flagg}}\n');
-  const r = await runCheckIn(dir);
+  const r = await checkIn(dir);
   t.equal(r.code, 78, r.out);
   t.match(r.out, /leash\.yaml:4: grants\[1\]\.profile: no profile "opps" in .*\/policies \(there: broken, diagnostic\)/, 'a grant naming a missing profile');
   t.match(r.out, /leash\.yaml: default_profile: no profile "ops"/, 'and default_profile');
@@ -76,17 +80,6 @@ t.test('a configuration directory: every error of every file, grants naming miss
   t.notMatch(r.out, /compiled cache updated/, 'nothing is compiled while anything fails');
 
   write('leash.yaml', 'grants:\n  - {identity: alice@example.com, issuer: https://idp.example.com, principals: [agent], profile: diagnostic}\n  - bogus\n');
-  const syntax = await runCheckIn(dir);
+  const syntax = await checkIn(dir);
   t.match(syntax.out, /leash\.yaml:3:5: grants\[1\] must be a mapping/, 'leash.yaml errors are reported too');
 });
-
-async function runCheckIn(dir: string): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
-  try {
-    return { code: await runPolicy({ configDirFlag: dir, values: {}, positionals: ['check'], env: {} }), out: out.join('') };
-  } finally {
-    process.stdout.write = write;
-  }
-}
