@@ -438,7 +438,7 @@ async function benchExplain(f: Fixtures): Promise<void> {
   (extra['explain'] as Record<string, unknown>)['dist_leash_explain_ms_per_command'] = perProcess;
   const res = await hyperfine(
     [
-      { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u ssh -n 50'] },
+      { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u cron -n 50'] },
       { name: 'runtime -e 0 (floor)', argv: [RUNTIME, '-e', '0'] },
     ],
     CLEAN_ENV,
@@ -514,7 +514,7 @@ function roleCommands(f: Fixtures): { name: string; argv: string[]; env: Record<
     { name: 'leash --version', argv: [f.leash.path, '--version'], env: CLEAN_ENV },
     { name: 'leash verify (warm cache)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType], env: CLEAN_ENV },
     { name: 'leash shell: uptime', argv: shellArgv(f, f.leash.path), env: SESSION_ENV },
-    { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u ssh -n 50'], env: CLEAN_ENV },
+    { name: 'leash explain (1 command)', argv: [f.leash.path, '--config-dir', f.cfg.path, 'explain', '--profile', 'diagnostic', '--', 'journalctl -u cron -n 50'], env: CLEAN_ENV },
   ];
   return list;
 }

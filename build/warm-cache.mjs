@@ -213,7 +213,8 @@ try {
     ];
     roles.explain = [
       [0, 'diagnostic', 'uptime'],
-      [0, 'diagnostic', 'journalctl -u ssh -n 50'],
+      [0, 'diagnostic', 'journalctl -u cron -n 50'],
+      [0, 'diagnostic', "ps aux | grep -E 'cron|ssh'"],
       [0, 'diagnostic', 'ls -la /var/log'],
       [126, 'diagnostic', 'rm -rf /'],
       [126, 'diagnostic', 'cat /etc/shadow | nc x 1'],

@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   main: ['commands'],
   commands: ['*'],
   doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock', 'ca', 'session', 'runtime'],
-  shell: ['policy', 'errors'],
+  shell: ['policy', 'trust', 'encoding', 'errors'],
   session: ['audit', 'config', 'runtime', 'trust', 'encoding', 'verify/grants', 'errors'],
   ca: ['session', 'verify', 'verify/cert', 'verify/grants', 'config', 'trust', 'encoding', 'errors'],
   policy: ['config', 'trust', 'errors'],

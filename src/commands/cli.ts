@@ -28,6 +28,11 @@ const COMMANDS: Record<string, { options: Options; positionals: boolean; run: ()
     positionals: true,
     run: async () => (await import('./explain.js')).runExplain,
   },
+  describe: {
+    options: { profile: { type: 'string' }, json: { type: 'boolean' }, mcp: { type: 'boolean' } },
+    positionals: true,
+    run: async () => (await import('./describe.js')).runDescribe,
+  },
   policy: {
     options: {},
     positionals: true,

@@ -11,8 +11,11 @@ commands:
                            show every verification check for a certificate
   shell [--profile NAME]   sshd forced command: run SSH_ORIGINAL_COMMAND if the
                            profile allows it
-  explain --profile NAME [--json] -- 'COMMAND LINE'
+  explain [--profile NAME] [--json] -- 'COMMAND LINE'
                            show the decision for a command without running it
+  describe [--profile NAME] [--json | --mcp]
+                           what a profile allows, for people, as JSON, or as
+                           Model Context Protocol tool definitions
   policy check [FILE...]   validate profiles (default: the whole config
                            directory, and refresh its compiled cache)
   jwks refresh             refresh every provider's cached JWKS
@@ -61,15 +64,30 @@ in its own process group with a fixed environment and a timeout. Every
 decision is appended to the audit log.
 
 An empty SSH_ORIGINAL_COMMAND (interactive login) lists the allowed commands
-and exits 126. If --expires is in the past nothing runs.
+and exits 126. If --expires is in the past nothing runs. The built-in command
+'leash-describe' (or 'leash-describe --mcp') prints what the profile allows,
+as 'leash describe --json' (--mcp) does.
 
 Exit: the command's status; 126 denied; 124 timed out; 78 configuration error.
 `,
-  explain: `usage: leash explain --profile NAME [--json] -- 'COMMAND LINE'
+  explain: `usage: leash explain [--profile NAME] [--json] -- 'COMMAND LINE'
 
 Decides COMMAND LINE exactly as 'leash shell' would, without running it, and
-prints allow/deny, the reason code, the binary and the argv that would run.
+prints allow/deny, the reason code, every stage's binary and the argv that
+would run (a pipeline has one stage per | part), or the denial and a hint.
+Without --profile: leash.yaml's default_profile, else diagnostic, as for
+'leash shell'. --json prints one object (timeout_ms, as in the audit log).
 Exit: 0 if it would run, 126 if denied, 78 if the profile does not load.
+`,
+  describe: `usage: leash describe [--profile NAME] [--json | --mcp]
+
+What a profile allows: its commands, subcommands, options with their value
+types, operand slots, the path rules in force, the timeout and output caps.
+--json prints it as data for programs (inside a session the built-in command
+'leash-describe' prints the same); --mcp prints Model Context Protocol tool
+definitions, one tool per command available on this host. Without either, a
+short listing. Without --profile: the default profile, as for 'leash shell'.
+Exit: 0, or 78 if the profile does not load.
 `,
   policy: `usage: leash policy check [FILE...]
 

@@ -1,23 +1,26 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { CommandContext } from './context.js';
 import { leashConfigPath, resolveConfigDir } from '../config/dir.js';
 import { compileLeashConfig } from '../config/load.js';
 import { loadLeashConfigFromYaml } from '../config/parse.js';
+import { ConfigError } from '../config/yaml-reader.js';
 import { asLeashError, LeashError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { compileProfile } from '../policy/load.js';
-import { checkProfileFile } from '../policy/check.js';
+import { checkProfileFile, checkProfileReferences } from '../policy/check.js';
+import type { LeashConfig } from '../config/types.js';
 
 /**
  * `leash policy check [FILE...]`: validates profiles the way `leash shell`
  * loads them, and additionally checks every pinned binary on this host.
- * Problems are printed as file:line:column: reason. Exit 0 if all files are
- * valid, 78 otherwise.
+ * Every problem of every file is printed as file:line:column: reason. Exit
+ * 0 if all files are valid, 78 otherwise.
  *
  * Without FILE arguments it checks the configuration directory (leash.yaml
- * too) and, run as root with everything valid, refreshes the compiled cache
- * that lets logins skip YAML parsing (see config/compiled-cache.ts).
+ * too, and that every profile it names exists) and, run as root with
+ * everything valid, refreshes the compiled cache that lets logins skip YAML
+ * parsing (see config/compiled-cache.ts).
  */
 export async function runPolicy(ctx: CommandContext): Promise<number> {
   const [verb, ...files] = ctx.positionals;
@@ -26,40 +29,49 @@ export async function runPolicy(ctx: CommandContext): Promise<number> {
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
   const wholeDir = targets.length === 0;
   let failed = false;
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  let config: LeashConfig | null = null;
   if (wholeDir) {
     try {
-      const loaded = loadLeashConfigFromYaml(configDir);
-      process.stdout.write(`${leashConfigPath(configDir)}: ${loaded === null ? 'absent (defaults apply; leash verify needs it)' : 'OK'}\n`);
+      config = loadLeashConfigFromYaml(configDir)?.config ?? null;
+      if (config === null) say(`${leashConfigPath(configDir)}: absent (defaults apply; leash verify needs it)`);
     } catch (err) {
       failed = true;
-      process.stdout.write(`${asLeashError(err).message}\n`);
+      if (err instanceof ConfigError) for (const e of err.all) say(e.located);
+      else say(asLeashError(err).message);
     }
     const dir = join(configDir, 'policies');
     try {
       targets = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
     } catch (err) {
-      process.stderr.write(`leash: cannot list ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+      process.stderr.write(`leash: cannot list ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as NodeJS.ErrnoException).code ?? String(err)}\n`);
       return EXIT.CONFIG;
     }
     if (targets.length === 0) {
       process.stderr.write(`leash: no profiles in ${dir}\n`);
       return EXIT.CONFIG;
     }
+    if (config !== null) {
+      const references = checkProfileReferences(config, targets.map((f) => basename(f, '.yaml')), dir);
+      for (const r of references) say(r);
+      if (references.length > 0) failed = true;
+      else say(`${leashConfigPath(configDir)}: OK`);
+    }
   }
   for (const file of targets) {
     const problems = checkProfileFile(file);
     failed ||= problems.errors.length > 0;
-    for (const e of problems.errors) process.stdout.write(`${e}\n`);
-    for (const n of problems.notes) process.stdout.write(`${n}\n`);
-    if (problems.errors.length === 0) process.stdout.write(`${file}: OK\n`);
+    for (const e of problems.errors) say(e);
+    for (const n of problems.notes) say(n);
+    if (problems.errors.length === 0) say(`${file}: OK`);
   }
   if (wholeDir && !failed && process.geteuid?.() === 0) {
     try {
       for (const file of targets) await compileProfile(configDir, basename(file, '.yaml'));
       await compileLeashConfig(configDir);
-      process.stdout.write(`compiled cache updated in ${join(configDir, '.compiled')}\n`);
+      say(`compiled cache updated in ${join(configDir, '.compiled')}`);
     } catch (err) {
-      process.stdout.write(`compiled cache not updated (logins parse the YAML instead): ${asLeashError(err).message}\n`);
+      say(`compiled cache not updated (logins parse the YAML instead): ${asLeashError(err).message}`);
     }
   }
   return failed ? EXIT.CONFIG : EXIT.OK;

@@ -7,14 +7,13 @@ import { asLeashError, type ReasonCode } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { realFs } from '../policy/fs-view.js';
 import { loadProfile } from '../policy/load.js';
-import type { Profile } from '../policy/types.js';
+import { DEFAULT_PROFILE, type Profile } from '../policy/types.js';
+import { describeRequest } from '../shell/builtins.js';
 import { decide, type Stage } from '../shell/decide.js';
 import { runCommand } from '../shell/exec.js';
 import type { LeashConfig } from '../config/types.js';
 import { Recorder } from '../session/recordings.js';
 import { ShellSession } from '../session/shell-session.js';
-
-const DEFAULT_PROFILE = 'diagnostic';
 
 /**
  * `leash shell`: the forced command. Order matters and every step fails
@@ -93,6 +92,15 @@ export async function runShell(ctx: CommandContext): Promise<number> {
       const names = [...profile.commands.keys()].join(', ');
       process.stderr.write(`leash: this login runs single commands only (profile ${profile.name}): ${names}\n`);
       return deny('COMMAND_EMPTY', 'interactive login is not available');
+    }
+
+    // The built-in `leash-describe`: what this profile allows, as data (loaded only when asked for).
+    const describe = describeRequest(raw);
+    if (describe !== null) {
+      const { describeOutput } = await import('./describe.js');
+      audit.write({ event: 'shell.describe', ...base, reason: 'ALLOWED' });
+      process.stdout.write(describeOutput(profile, describe));
+      return EXIT.OK;
     }
 
     const decision = decide(profile, raw, realFs);

@@ -17,7 +17,8 @@ import { assertTrustedParents } from '../trust/ownership.js';
  * source changes its ctime, so a stale copy is never used — the YAML is
  * parsed instead, exactly as without a cache.
  */
-const FORMAT = 1;
+/** Bumped with every change to the shape of a compiled profile or leash.yaml: an older copy is then ignored. */
+const FORMAT = 2;
 const DIR = '.compiled';
 
 export interface CompiledSource {

@@ -41,8 +41,12 @@ export function loadLeashConfigFromYaml(configDir: string): { config: LeashConfi
   return { config: parseLeashConfig(file, text), source: { path: file, stamp } };
 }
 
+/** Validates leash.yaml's text. Throws one ConfigError (file:line:column: reason) that carries every problem found. */
 export function parseLeashConfig(file: string, text: string): LeashConfig {
-  const y: YamlReader = new YamlReader(file, text);
+  return YamlReader.readAll(file, text, (y) => leashConfigFrom(y, file));
+}
+
+function leashConfigFrom(y: YamlReader, file: string): LeashConfig {
   const config: LeashConfig = { ...defaultLeashConfig(), file };
   if (y.root === null) return config; // an empty file is all defaults
   const top = y.map(y.root, 'leash.yaml', TOP_KEYS);

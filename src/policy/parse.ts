@@ -2,15 +2,18 @@ import { basename, dirname } from 'node:path';
 import { sourceStamp, type CompiledSource } from '../config/compiled-config.js';
 import { readConfigFile } from '../trust/config-file.js';
 import { profilePath } from '../config/dir.js';
+import { PRINCIPAL_NAME } from '../config/types.js';
 import { YamlReader, parseDuration, parseSize, type YamlNode } from '../config/yaml-reader.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_RECORD_OUTPUT_BYTES,
   DEFAULT_TIMEOUT_SECONDS,
+  MAX_PATTERN_BYTES,
   MAX_SIZE_BYTES,
   type CommandSpec,
   type OperandSlot,
   type OptionSpec,
+  type OptionStyle,
   type PathRules,
   type Profile,
   type TopCommandSpec,
@@ -18,20 +21,32 @@ import {
 } from './types.js';
 
 const PROFILE_KEYS = ['extends', 'description', 'timeout', 'max_output', 'record_output', 'paths', 'commands', 'sftp'] as const;
-const PATH_KEYS = ['allow', 'deny', 'allow_sensitive'] as const;
-const COMMAND_KEYS = ['binary', 'description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
-const SUBCOMMAND_KEYS = ['description', 'always', 'options', 'operands', 'subcommands', 'timeout'] as const;
-const VALUE_KINDS = ['int', 'enum', 'regex', 'unit'] as const;
+const PATH_KEYS = ['allow', 'deny', 'allow_sensitive', 'allow_hard_links', 'trusted_groups'] as const;
+const LEVEL_KEYS = ['description', 'always', 'options', 'operands', 'operand_counts', 'requires_one_of', 'subcommands', 'default', 'timeout'] as const;
+const COMMAND_KEYS = ['binary', 'filter', 'option_style', ...LEVEL_KEYS] as const;
+/** The mapping form of a value type: exactly one of these names the type. */
+const VALUE_KINDS = ['int', 'enum', 'regex', 'unit', 'pattern', 'pid'] as const;
+/** The one-word form: `path`, `unit`, … (`flag` only for options). */
+const NAMED_TYPES = ['path', 'stat_path', 'unit', 'time', 'mount', 'pattern'] as const;
+const STYLES: readonly OptionStyle[] = ['getopt', 'words'];
 
 export const COMMAND_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
+/** Commands leash itself answers inside a session; a profile may not name them. */
+export const BUILTIN_COMMANDS: readonly string[] = ['leash-describe'];
 const SUBCOMMAND_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const SHORT_OPTION = /^-[A-Za-z0-9]$/;
 const LONG_OPTION = /^--[A-Za-z0-9][A-Za-z0-9-]*$/;
+/** An option of a `words`-style program: one whole word (`-br`, `-brief`, `-4`). */
+const WORD_OPTION = /^-[A-Za-z0-9][A-Za-z0-9-]{0,31}$/;
 export const BINARY_PATH = /^(\/[A-Za-z0-9._+-]+)+$/;
 /** Arguments leash adds itself: plain words only. */
 export const FIXED_ARG = /^[A-Za-z0-9=._,:/+-]+$/;
+/** A glob of systemd unit names (paths.*, unit lists). */
+const UNIT_GLOB = /^[A-Za-z0-9:_.@*?\[\]-]{1,256}$/;
+const GROUP_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const MAX_TIMEOUT_SECONDS = 86400;
 const MAX_OPERANDS = 256;
+const DEFAULT_PATTERN_BYTES = 512;
 
 /** Loads a parent profile named by `extends:`; see loadProfile. */
 export type ParentLoader = (name: string) => Profile;
@@ -73,9 +88,28 @@ export function loadProfileFromYaml(configDir: string, name: string): { profile:
   return { profile: parseProfileFile(profilePath(configDir, name), read), sources };
 }
 
-/** Validates a profile's text. Throws ConfigError (file:line:column: reason) on the first problem. */
+/**
+ * Validates a profile's text. Throws one ConfigError (file:line:column:
+ * reason) that carries every problem found (see YamlReader.readAll).
+ */
 export function parseProfile(file: string, text: string, name: string, loadParent?: ParentLoader): Profile {
-  const y: YamlReader = new YamlReader(file, text);
+  // The parent is loaded once, however often the file is read again to collect errors.
+  let parent: { profile: Profile } | { error: unknown } | undefined;
+  const once: ParentLoader | undefined = loadParent && ((p) => {
+    if (parent === undefined) {
+      try {
+        parent = { profile: loadParent(p) };
+      } catch (error) {
+        parent = { error };
+      }
+    }
+    if ('error' in parent) throw parent.error;
+    return parent.profile;
+  });
+  return YamlReader.readAll(file, text, (y) => profileFrom(y, file, name, once));
+}
+
+function profileFrom(y: YamlReader, file: string, name: string, loadParent?: ParentLoader): Profile {
   if (y.root === null) y.fail(null, 'the profile is empty');
   const top = y.map(y.root, 'profile', PROFILE_KEYS, ['commands']);
 
@@ -100,10 +134,16 @@ export function parseProfile(file: string, text: string, name: string, loadParen
   const recordOutputBytes = recordNode ? size(y, recordNode.value, 'record_output', 0) : parent?.recordOutputBytes ?? DEFAULT_RECORD_OUTPUT_BYTES;
   const descNode = top.get('description');
   const pathsNode = top.get('paths');
-  const own = pathsNode ? pathRules(y, pathsNode.value) : { allow: [], deny: [], allowSensitive: [] };
+  const own = pathsNode ? pathRules(y, pathsNode.value) : { allow: [], deny: [], allowSensitive: [], allowHardLinks: [], trustedGroups: [] };
   // A child adds to its parent's path rules; deny rules of either still win.
   const paths: PathRules = parent
-    ? { allow: [...parent.paths.allow, ...own.allow], deny: [...parent.paths.deny, ...own.deny], allowSensitive: [...parent.paths.allowSensitive, ...own.allowSensitive] }
+    ? {
+        allow: [...parent.paths.allow, ...own.allow],
+        deny: [...parent.paths.deny, ...own.deny],
+        allowSensitive: [...parent.paths.allowSensitive, ...own.allowSensitive],
+        allowHardLinks: [...parent.paths.allowHardLinks, ...own.allowHardLinks],
+        trustedGroups: [...parent.paths.trustedGroups, ...own.trustedGroups],
+      }
     : own;
 
   // A child's command replaces the parent's command of the same name whole.
@@ -111,19 +151,24 @@ export function parseProfile(file: string, text: string, name: string, loadParen
   const commandsNode = top.get('commands')!.value;
   for (const { name: cmd, key, value } of y.entries(commandsNode, 'commands')) {
     if (!COMMAND_NAME.test(cmd)) y.fail(key, `command name "${cmd}" must match ${COMMAND_NAME.source}`);
+    if (BUILTIN_COMMANDS.includes(cmd)) y.fail(key, `"${cmd}" is answered by leash itself inside a session; a profile cannot define it`);
     const m = y.map(value, `commands.${cmd}`, COMMAND_KEYS, ['binary']);
     const binary = y.string(m.get('binary')!.value, `commands.${cmd}.binary`);
     if (!BINARY_PATH.test(binary) || binary.split('/').some((c) => c === '.' || c === '..')) {
       y.fail(m.get('binary')!.value, `commands.${cmd}.binary must be an absolute, normalised path (no PATH lookup ever)`);
     }
-    const spec = commandSpec(y, value, `commands.${cmd}`, cmd, new Map(), m);
-    const desc = m.get('description');
+    const styleNode = m.get('option_style');
+    const style = styleNode ? (y.string(styleNode.value, `commands.${cmd}.option_style`) as OptionStyle) : 'getopt';
+    if (!STYLES.includes(style)) y.fail(styleNode!.value, `commands.${cmd}.option_style must be one of ${STYLES.join(', ')}`);
+    const spec = commandSpec(y, m, `commands.${cmd}`, [cmd], new Map(), style);
+    const filterNode = m.get('filter');
     const pos = y.where(m.get('binary')!.value);
     commands.set(cmd, {
       ...spec,
       binary,
-      description: desc ? y.string(desc.value, `commands.${cmd}.description`) : null,
       binarySource: `${file}:${pos.line}:${pos.column}`,
+      filter: filterNode ? y.bool(filterNode.value, `commands.${cmd}.filter`) : false,
+      optionStyle: style,
     });
   }
   if (commands.size === 0) y.fail(commandsNode, 'commands is empty: a profile must allow at least one command');
@@ -161,7 +206,7 @@ function size(y: YamlReader, node: YamlNode, what: string, min: number): number 
 
 function pathRules(y: YamlReader, node: YamlNode): PathRules {
   const m = y.map(node, 'paths', PATH_KEYS);
-  const globs = (key: (typeof PATH_KEYS)[number]): string[] => {
+  const globs = (key: Exclude<(typeof PATH_KEYS)[number], 'trusted_groups'>): string[] => {
     const n = m.get(key);
     if (!n) return [];
     const list = y.strings(n.value, `paths.${key}`);
@@ -172,34 +217,47 @@ function pathRules(y: YamlReader, node: YamlNode): PathRules {
     }
     return list;
   };
-  return { allow: globs('allow'), deny: globs('deny'), allowSensitive: globs('allow_sensitive') };
+  const groupsNode = m.get('trusted_groups');
+  const trustedGroups = groupsNode ? y.strings(groupsNode.value, 'paths.trusted_groups') : [];
+  for (const g of trustedGroups) if (!GROUP_NAME.test(g)) y.fail(groupsNode!.value, `paths.trusted_groups: "${g}" is not a group name`);
+  return { allow: globs('allow'), deny: globs('deny'), allowSensitive: globs('allow_sensitive'), allowHardLinks: globs('allow_hard_links'), trustedGroups };
 }
 
 /**
- * One command or subcommand. Options of the parent are inherited: a
+ * One command or subcommand level. Options of the parent are inherited: a
  * subcommand sees the command's global options plus its own.
  */
 function commandSpec(
   y: YamlReader,
-  node: YamlNode,
+  m: ReturnType<YamlReader['map']>,
   what: string,
-  name: string,
+  names: string[],
   inherited: Map<string, OptionSpec>,
-  pre?: ReturnType<YamlReader['map']>,
+  style: OptionStyle,
 ): CommandSpec {
-  const m = pre ?? y.map(node, what, SUBCOMMAND_KEYS);
   const options = new Map(inherited);
   const optNode = m.get('options');
   if (optNode) {
     for (const { name: spelling, key, value } of y.entries(optNode.value, `${what}.options`)) {
-      const names = spelling.split(/[\s,]+/).filter(Boolean);
-      if (names.length === 0) y.fail(key, `${what}.options: empty option name`);
-      for (const n of names) {
-        if (!SHORT_OPTION.test(n) && !LONG_OPTION.test(n)) y.fail(key, `${what}.options: "${n}" is not an option name like -n or --lines`);
+      const optionNames = spelling.split(/[\s,]+/).filter(Boolean);
+      if (optionNames.length === 0) y.fail(key, `${what}.options: empty option name`);
+      for (const n of optionNames) {
+        const valid = style === 'words' ? WORD_OPTION.test(n) : SHORT_OPTION.test(n) || LONG_OPTION.test(n);
+        if (!valid) y.fail(key, `${what}.options: "${n}" is not an option name like ${style === 'words' ? '-br or -json' : '-n or --lines'}`);
         if (options.has(n) && !inherited.has(n)) y.fail(key, `${what}.options: "${n}" is listed twice`);
       }
-      const opt = optionSpec(y, value, `${what}.options.${spelling}`, names);
-      for (const n of names) options.set(n, opt);
+      const opt = optionSpec(y, value, `${what}.options.${spelling}`, optionNames);
+      for (const n of optionNames) options.set(n, opt);
+    }
+  }
+  // Names an option refers to must be options here (after all are read: order in the file does not matter).
+  const known = (list: string[], node: YamlNode, key: string): void => {
+    for (const n of list) if (!options.has(n)) y.fail(node, `${what}.${key}: "${n}" is not an option of ${what}`);
+  };
+  if (optNode) {
+    for (const { name: spelling, value } of y.entries(optNode.value, `${what}.options`)) {
+      const opt = options.get(spelling.split(/[\s,]+/).filter(Boolean)[0]!)!;
+      known(opt.requires, value, `options.${spelling}.requires`);
     }
   }
 
@@ -209,6 +267,23 @@ function commandSpec(
     const items = y.isMap(opNode.value) || y.isString(opNode.value) ? [opNode.value] : y.seq(opNode.value, `${what}.operands`);
     items.forEach((item, i) => operands.push(operandSlot(y, item, `${what}.operands[${i}]`)));
   }
+  const countsNode = m.get('operand_counts');
+  let operandCounts: number[] | null = null;
+  if (countsNode) {
+    operandCounts = y.seq(countsNode.value, `${what}.operand_counts`).map((n, i) => y.int(n, `${what}.operand_counts[${i}]`));
+    const least = operands.reduce((n, s) => n + s.min, 0);
+    const most = operands.reduce((n, s) => n + s.max, 0);
+    if (operandCounts.length === 0 || operandCounts.some((c) => c < least || c > most)) {
+      y.fail(countsNode.value, `${what}.operand_counts must list totals between ${least} and ${most} (what the operand slots allow)`);
+    }
+  }
+
+  const requiresNode = m.get('requires_one_of');
+  const requiresOneOf = requiresNode ? y.strings(requiresNode.value, `${what}.requires_one_of`) : [];
+  if (requiresNode) {
+    if (requiresOneOf.length === 0) y.fail(requiresNode.value, `${what}.requires_one_of is empty`);
+    known(requiresOneOf, requiresNode.value, 'requires_one_of');
+  }
 
   const alwaysNode = m.get('always');
   const always = alwaysNode ? y.strings(alwaysNode.value, `${what}.always`) : [];
@@ -216,6 +291,8 @@ function commandSpec(
 
   const timeoutNode = m.get('timeout');
   const timeout = timeoutNode ? duration(y, timeoutNode.value, `${what}.timeout`) : null;
+  const descNode = m.get('description');
+  const description = descNode ? y.string(descNode.value, `${what}.description`) : null;
 
   let subcommands: Map<string, CommandSpec> | null = null;
   const subNode = m.get('subcommands');
@@ -224,41 +301,66 @@ function commandSpec(
     subcommands = new Map();
     // `restart, reload: {...}` gives several words one spec, as `-n, --lines` does for options.
     for (const { name: spelling, key, value } of y.entries(subNode.value, `${what}.subcommands`)) {
-      for (const sub of spelling.split(/[\s,]+/).filter(Boolean)) {
+      const words = spelling.split(/[\s,]+/).filter(Boolean);
+      for (const sub of words) {
         if (!SUBCOMMAND_NAME.test(sub)) y.fail(key, `subcommand "${sub}" must match ${SUBCOMMAND_NAME.source}`);
         if (subcommands.has(sub)) y.fail(key, `subcommand "${sub}" is listed twice`);
-        subcommands.set(sub, commandSpec(y, value ?? null, `${what}.subcommands.${sub}`, sub, options));
       }
+      if (words.length === 0) y.fail(key, `${what}.subcommands: empty subcommand name`);
+      const sm = value === null ? new Map() : y.map(value, `${what}.subcommands.${words[0]}`, LEVEL_KEYS);
+      const spec = commandSpec(y, sm, `${what}.subcommands.${words[0]}`, words, options, style);
+      for (const sub of words) subcommands.set(sub, spec);
     }
     if (subcommands.size === 0) y.fail(subNode.value, `${what}.subcommands is empty`);
   }
-  return { name, options, operands, always, subcommands, timeout };
+  const defaultNode = m.get('default');
+  const defaultSubcommand = defaultNode ? y.string(defaultNode.value, `${what}.default`) : null;
+  if (defaultNode && !subcommands?.has(defaultSubcommand!)) y.fail(defaultNode.value, `${what}.default must name one of its subcommands`);
+  return { name: names[0]!, names, description, options, operands, operandCounts, requiresOneOf, always, subcommands, defaultSubcommand, timeout };
 }
 
-/** `flag`, `path`, `unit`, or a mapping {int|enum|regex|unit: …, optional: true}. */
+/** `flag`, `path`, `unit`, …, or a mapping {int|enum|regex|unit|pattern|pid: …, optional: true|next, requires: [...]}. */
 function optionSpec(y: YamlReader, node: YamlNode, what: string, names: string[]): OptionSpec {
+  const plain = { names, valueOptional: false, valueNext: false, requires: [] as string[] };
   if (y.isString(node)) {
     const word = y.string(node, what);
-    if (word === 'flag') return { names, value: null, valueOptional: false };
-    return { names, value: namedValue(y, node, what, word), valueOptional: false };
+    if (word === 'flag') return { ...plain, value: null };
+    return { ...plain, value: namedValue(y, node, what, word, 'flag, ') };
   }
-  const m = y.map(node, what, [...VALUE_KINDS, 'optional']);
+  const m = y.map(node, what, [...VALUE_KINDS, 'plus', 'except', 'list', 'optional', 'requires', 'type']);
   const optional = m.get('optional');
-  return { names, value: valueSpec(y, node, what, m), valueOptional: optional ? y.bool(optional.value, `${what}.optional`) : false };
+  let valueOptional = false;
+  let valueNext = false;
+  if (optional) {
+    if (y.isBool(optional.value)) valueOptional = y.bool(optional.value, `${what}.optional`);
+    else if (y.isString(optional.value) && y.string(optional.value, `${what}.optional`) === 'next') valueOptional = valueNext = true;
+    else y.fail(optional.value, `${what}.optional must be true (the value is only ever attached) or next (a bare option also takes a valid next word)`);
+  }
+  const requiresNode = m.get('requires');
+  const requires = requiresNode ? y.strings(requiresNode.value, `${what}.requires`) : [];
+  const typeNode = m.get('type');
+  const value = typeNode ? namedValue(y, typeNode.value, `${what}.type`, y.string(typeNode.value, `${what}.type`), 'flag, ') : valueSpec(y, node, what, m);
+  if (typeNode && VALUE_KINDS.some((k) => m.has(k))) y.fail(typeNode.value, `${what}: give either type or one of ${VALUE_KINDS.join(', ')}`);
+  if (valueNext && (value.kind === 'path' || value.kind === 'pid' || value.kind === 'mount')) {
+    y.fail(optional!.value, `${what}: optional: next needs a type checked by its spelling (not ${value.kind})`);
+  }
+  return { names, value, valueOptional, valueNext, requires };
 }
 
-/** `path`, `unit`, `path 1..32`, or a mapping {int|enum|regex|unit: …, count: "0..8"}. */
+/** `path`, `unit`, `path 1..32`, or a mapping {int|enum|regex|unit|pattern|pid: …, count: "0..8"}. */
 function operandSlot(y: YamlReader, node: YamlNode, what: string): OperandSlot {
   if (y.isString(node)) {
     const [word = '', count, extra] = y.string(node, what).split(' ');
     if (extra !== undefined) y.fail(node, `${what} must look like "path" or "path 1..32"`);
     const [min, max] = count === undefined ? [1, 1] : countRange(y, node, what, count);
-    return { value: namedValue(y, node, what, word), min, max };
+    return { value: namedValue(y, node, what, word, ''), min, max };
   }
-  const m = y.map(node, what, [...VALUE_KINDS, 'count']);
+  const m = y.map(node, what, [...VALUE_KINDS, 'plus', 'except', 'list', 'count', 'type']);
   const count = m.get('count');
   const [min, max] = count ? countRange(y, count.value, what, y.isString(count.value) ? y.string(count.value, `${what}.count`) : String(y.int(count.value, `${what}.count`))) : [1, 1];
-  return { value: valueSpec(y, node, what, m), min, max };
+  const typeNode = m.get('type');
+  const value = typeNode ? namedValue(y, typeNode.value, `${what}.type`, y.string(typeNode.value, `${what}.type`), '') : valueSpec(y, node, what, m);
+  return { value, min, max };
 }
 
 function countRange(y: YamlReader, node: YamlNode, what: string, text: string): [number, number] {
@@ -269,33 +371,55 @@ function countRange(y: YamlReader, node: YamlNode, what: string, text: string): 
   return [min, max];
 }
 
-function namedValue(y: YamlReader, node: YamlNode, what: string, word: string): ValueSpec {
-  if (word === 'path') return { kind: 'path' };
-  if (word === 'unit') return { kind: 'unit', allow: null };
-  return y.fail(node, `${what}: unknown type "${word}" (use flag, path, unit, or {int|enum|regex|unit: …})`);
+function namedValue(y: YamlReader, node: YamlNode, what: string, word: string, flag: string): ValueSpec {
+  switch (word) {
+    case 'path':
+      return { kind: 'path', access: 'read' };
+    case 'stat_path':
+      return { kind: 'path', access: 'stat' };
+    case 'unit':
+      return { kind: 'unit', allow: null, except: [] };
+    case 'time':
+      return { kind: 'time' };
+    case 'mount':
+      return { kind: 'mount' };
+    case 'pattern':
+      return { kind: 'pattern', maxLength: DEFAULT_PATTERN_BYTES };
+  }
+  return y.fail(node, `${what}: unknown type "${word}" (use ${flag}${NAMED_TYPES.join(', ')}, or {${VALUE_KINDS.join('|')}: …})`);
 }
 
 function valueSpec(y: YamlReader, node: YamlNode, what: string, m: ReturnType<YamlReader['map']>): ValueSpec {
   const kinds = VALUE_KINDS.filter((k) => m.has(k));
-  if (kinds.length !== 1) y.fail(node, `${what} needs exactly one of ${VALUE_KINDS.join(', ')}`);
+  if (kinds.length !== 1) y.fail(node, `${what} needs exactly one of ${VALUE_KINDS.join(', ')} (or type: ${NAMED_TYPES.join('|')})`);
   const kind = kinds[0]!;
   const v = m.get(kind)!.value;
+  const only = (key: string, forKind: string): void => {
+    if (m.has(key) && kind !== forKind) y.fail(m.get(key)!.key, `${what}.${key} applies only to ${forKind}`);
+  };
+  only('plus', 'int');
+  only('except', 'unit');
+  only('list', 'enum');
   switch (kind) {
     case 'int': {
       const bounds = y.seq(v, `${what}.int`).map((b, i) => y.int(b, `${what}.int[${i}]`));
       if (bounds.length !== 2 || bounds[0]! > bounds[1]!) y.fail(v, `${what}.int must be [min, max]`);
-      return { kind, min: bounds[0]!, max: bounds[1]! };
+      const plus = m.get('plus');
+      return { kind, min: bounds[0]!, max: bounds[1]!, plus: plus ? y.bool(plus.value, `${what}.plus`) : false };
     }
     case 'enum': {
       const values = y.strings(v, `${what}.enum`);
       if (values.length === 0) y.fail(v, `${what}.enum is empty`);
-      for (const e of values) if (!FIXED_ARG.test(e)) y.fail(v, `${what}.enum: "${e}" must be a plain word`);
-      return { kind, values };
+      for (const e of values) if (!FIXED_ARG.test(e) || e.includes(',')) y.fail(v, `${what}.enum: "${e}" must be a plain word without a comma`);
+      const list = m.get('list');
+      return { kind, values, list: list ? y.bool(list.value, `${what}.list`) : false };
     }
     case 'regex': {
-      const source = y.string(v, `${what}.regex`);
-      // Anchored on both ends so a pattern cannot match a harmless prefix of a longer value.
-      if (!source.startsWith('^') || !source.endsWith('$') || source.endsWith('\\$')) y.fail(v, `${what}.regex must be anchored: start with ^ and end with $`);
+      const text = y.string(v, `${what}.regex`);
+      // Written anchored so that it reads as what it means; compiled as ^(?:…)$ so
+      // that an alternation (^root|nobody$) cannot match a longer value either.
+      if (!text.startsWith('^') || !text.endsWith('$') || text.endsWith('\\$')) y.fail(v, `${what}.regex must be anchored: start with ^ and end with $`);
+      const source = `^(?:${text})$`;
       let pattern: RegExp;
       try {
         pattern = new RegExp(source);
@@ -307,7 +431,24 @@ function valueSpec(y: YamlReader, node: YamlNode, what: string, m: ReturnType<Ya
     case 'unit': {
       const allow = y.strings(v, `${what}.unit`);
       if (allow.length === 0) y.fail(v, `${what}.unit is empty (use "unit" for any unit name)`);
-      return { kind, allow };
+      const exceptNode = m.get('except');
+      const except = exceptNode ? y.strings(exceptNode.value, `${what}.except`) : [];
+      for (const g of [...allow, ...except]) if (!UNIT_GLOB.test(g)) y.fail(v, `${what}: "${g}" is not a unit name or glob`);
+      return { kind, allow, except };
+    }
+    case 'pattern': {
+      const max = y.int(v, `${what}.pattern`);
+      if (max < 1 || max > MAX_PATTERN_BYTES) y.fail(v, `${what}.pattern is the longest pattern allowed, 1..${MAX_PATTERN_BYTES}`);
+      return { kind, maxLength: max };
+    }
+    case 'pid': {
+      const pm = y.map(v, `${what}.pid`, ['units', 'users']);
+      const units = pm.has('units') ? y.strings(pm.get('units')!.value, `${what}.pid.units`) : [];
+      const users = pm.has('users') ? y.strings(pm.get('users')!.value, `${what}.pid.users`) : [];
+      if (units.length + users.length === 0) y.fail(v, `${what}.pid must list units, users or both`);
+      for (const u of units) if (!UNIT_GLOB.test(u)) y.fail(v, `${what}.pid.units: "${u}" is not a unit name or glob`);
+      for (const u of users) if (!PRINCIPAL_NAME.test(u)) y.fail(v, `${what}.pid.users: "${u}" is not a user name`);
+      return { kind, units, users };
     }
   }
 }

@@ -62,7 +62,7 @@ t.test('a cache file that is not safely owned is ignored', async (t) => {
   t.equal(readCompiled(dir, 'policies.diagnostic'), null);
   chmodSync(cache, 0o644);
   t.ok(readCompiled(dir, 'policies.diagnostic'));
-  writeFileSync(cache, '{"format":1,"sources":[],"value":{}}');
+  writeFileSync(cache, '{"format":2,"sources":[],"value":{}}');
   t.equal(readCompiled(dir, 'policies.diagnostic'), null, 'a cache without sources is never current');
 });
 

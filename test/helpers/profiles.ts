@@ -21,6 +21,7 @@ export function shippedProfile(name: string): Profile {
 export function fsWithBinaries(binaries: Iterable<string>, base: FsView = realFs): FsView {
   const present = new Set(binaries);
   return {
+    ...base,
     realpath: (p) => {
       try {
         return base.realpath(p);
@@ -33,10 +34,9 @@ export function fsWithBinaries(binaries: Iterable<string>, base: FsView = realFs
       try {
         return base.lstat(p);
       } catch (err) {
-        if (present.has(p)) return { uid: 0, mode: 0o100755, isFile: true, isDirectory: false, isSymlink: false };
+        if (present.has(p)) return { uid: 0, gid: 0, mode: 0o100755, nlink: 1, isFile: true, isDirectory: false, isSymlink: false };
         throw err;
       }
     },
-    callerMayWrite: (d) => base.callerMayWrite(d),
   };
 }

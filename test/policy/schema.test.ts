@@ -33,8 +33,22 @@ t.test('the schema refuses what the loader refuses', async (t) => {
     ['bad operand string', { commands: { ls: { binary: '/usr/bin/ls', operands: 'paths' } } }],
     ['bad duration', { timeout: '5 minutes', commands: { ls: { binary: '/usr/bin/ls' } } }],
     ['missing binary', { commands: { ls: { options: {} } } }],
+    ['unknown option style', { commands: { ip: { binary: '/usr/bin/ip', option_style: 'bsd' } } }],
+    ['filter not a boolean', { commands: { grep: { binary: '/usr/bin/grep', filter: 'yes' } } }],
+    ['optional: maybe', { commands: { d: { binary: '/usr/bin/date', options: { '-I': { enum: ['date'], optional: 'maybe' } } } } }],
+    ['unknown named type', { commands: { ls: { binary: '/usr/bin/ls', operands: 'stat-path' } } }],
+    ['pid with an unknown key', { commands: { kill: { binary: '/usr/bin/kill', operands: { pid: { unit: ['x.service'] } } } } }],
+    ['pattern too long', { commands: { grep: { binary: '/usr/bin/grep', operands: { pattern: 5000 } } } }],
+    ['trusted group name', { commands: { ls: { binary: '/usr/bin/ls' } }, paths: { trusted_groups: ['Not A Group'] } }],
+    ['operand_counts empty', { commands: { v: { binary: '/usr/bin/vmstat', operands: { int: [1, 2], count: '0..2' }, operand_counts: [] } } }],
   ];
   for (const [name, doc] of bad) t.notOk(validate(doc), name);
+  const good: Array<[string, unknown]> = [
+    ['words options', { commands: { ip: { binary: '/usr/bin/ip', option_style: 'words', options: { '-br, -brief': 'flag' }, subcommands: { 'a, addr': { default: 'show', subcommands: { show: null } } } } } }],
+    ['optional next, requires', { commands: { j: { binary: '/usr/bin/journalctl', requires_one_of: ['-k'], options: { '-k': 'flag', '-b': { regex: '^-?[0-9]$', optional: 'next' }, '-s': { int: [1, 2], requires: ['-k'] } } } } }],
+    ['typed slots', { commands: { ls: { binary: '/usr/bin/ls', operands: { type: 'stat_path', count: '1..4' } } }, paths: { allow: ['/var/**'] } }],
+  ];
+  for (const [name, doc] of good) t.ok(validate(doc), `${name}: ${JSON.stringify(validate.errors)}`);
 });
 
 t.test("the schema's name patterns are leash's own", async (t) => {

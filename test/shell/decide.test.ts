@@ -1,6 +1,5 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../../src/shell/decide.js';
@@ -33,11 +32,14 @@ t.test('the documented diagnostics are allowed with the exact argv that runs', a
     ['lsblk', ['lsblk']],
     ['findmnt', ['findmnt']],
     ['cat /proc/loadavg', ['cat', '/proc/loadavg']],
-    ['journalctl -u ssh -n 50 --no-pager', ['journalctl', '--no-pager', '-u', 'ssh', '-n', '50', '--no-pager']],
-    ['journalctl -n50 -p err -b', ['journalctl', '--no-pager', '-n50', '-p', 'err', '-b']],
-    ['journalctl --boot=-1 --since today', ['journalctl', '--no-pager', '--boot=-1', '--since', 'today']],
-    ["journalctl --since '2024-01-01 10:00' --until now", ['journalctl', '--no-pager', '--since', '2024-01-01 10:00', '--until', 'now']],
-    ['systemctl status ssh', ['systemctl', 'status', '--no-pager', 'ssh']],
+    // journalctl names what it reads, and never sshd (see 'the sshd log' below): these were
+    // `-u ssh …`, `-n50 -p err -b`, `--boot=-1 --since today` and `--since … --until now` unfiltered.
+    ['journalctl -u cron -n 50 --no-pager', ['journalctl', '--no-pager', '-u', 'cron', '-n', '50', '--no-pager']],
+    ['journalctl -n50 -p err -b -u cron', ['journalctl', '--no-pager', '-n50', '-p', 'err', '-b', '-u', 'cron']],
+    ['journalctl --boot=-1 --since today -k', ['journalctl', '--no-pager', '--boot=-1', '--since', 'today', '-k']],
+    ["journalctl -t cron --since '2024-01-01 10:00' --until now", ['journalctl', '--no-pager', '-t', 'cron', '--since', '2024-01-01 10:00', '--until', 'now']],
+    // was `systemctl status ssh`: status prints the unit's last log lines, and sshd's are left out.
+    ['systemctl status cron', ['systemctl', 'status', '--no-pager', 'cron']],
     ['systemctl is-active ssh cron', ['systemctl', 'is-active', '--no-pager', 'ssh', 'cron']],
     ['systemctl list-units --failed', ['systemctl', 'list-units', '--no-pager', '--failed']],
     ['systemctl list-timers', ['systemctl', 'list-timers', '--no-pager']],
@@ -85,9 +87,9 @@ t.test('input-level bypasses are refused before parsing', async (t) => {
     ['uptime || id', 'METACHAR_FORBIDDEN'],
     ['echo ok ||| echo pwn', 'METACHAR_FORBIDDEN'],
     ['& echo ok', 'METACHAR_FORBIDDEN'],
-    ['| echo ok', 'METACHAR_FORBIDDEN'],
+    ['| echo ok', 'PIPELINE_STAGE_EMPTY'],
     ['uptime &', 'METACHAR_FORBIDDEN'],
-    ['uptime | id', 'METACHAR_FORBIDDEN'],
+    ['uptime | id', 'PIPELINE_NOT_FILTER'],
     ['uptime > /tmp/x', 'METACHAR_FORBIDDEN'],
     ['cat < /etc/shadow', 'METACHAR_FORBIDDEN'],
     ['echo "$(bash 1>&2)"', 'METACHAR_FORBIDDEN'],
@@ -137,7 +139,7 @@ t.test('per-command escapes are refused', async (t) => {
     'watch -x sh', 'awk BEGIN', 'sed -n 1e /var/log/dpkg.log', 'tar cf /dev/null /dev/null --checkpoint=1',
     'find / -name x', 'curl file:///etc/shadow', 'wget -i /etc/shadow', 'docker ps', 'git help config', 'ssh -o ProxyCommand=x h',
     'scp -S x a b', 'rsync -e sh a b', 'sh', 'bash -i', 'python3', 'perl -e 1', 'busybox sh', 'sudo id', 'su', 'strace id',
-    'script /dev/null', 'dmesg -H', 'zip x /etc/hosts', 'du -a /', 'dig -f /etc/shadow', 'ping 127.0.0.1', 'netstat -c',
+    'script /dev/null', 'zip x /etc/hosts', 'dig -f /etc/shadow', 'ping 127.0.0.1', 'netstat -c',
     'systemd-run id', 'chroot / sh', 'nsenter -t 1', 'unshare sh', 'flock /tmp sh', 'taskset 1 sh', 'kill 1',
   ];
   for (const cmd of notInProfile) t.match(run(cmd), { allow: false, code: 'COMMAND_NOT_ALLOWED' }, cmd);
@@ -164,8 +166,10 @@ t.test('per-command escapes are refused', async (t) => {
     ['cat /proc/thread-self/environ', 'PATH_SENSITIVE'],
     ['cat /dev/fd/0', 'PATH_SENSITIVE'],
     ['ls /proc/1/map_files', 'PATH_SENSITIVE'],
-    ['cat /run/secrets/x', 'PATH_NOT_FOUND'],
-    ['cat /nonexistent-leash-test', 'PATH_NOT_FOUND'],
+    // A missing path answers as an existing one would: denied, or outside (no oracle).
+    ['cat /run/secrets/x', 'PATH_DENIED'],
+    ['cat /nonexistent-leash-test', 'PATH_NOT_ALLOWED'],
+    ['cat /var/log/nonexistent-leash-test', 'PATH_NOT_FOUND'],
     ['cat', 'OPERAND_COUNT'],
     ['ls', 'OPERAND_COUNT'],
     ['cat --help', 'OPTION_NOT_ALLOWED'],
@@ -210,7 +214,6 @@ t.test('per-command escapes are refused', async (t) => {
     ['journalctl --root=/', 'OPTION_NOT_ALLOWED'],
     ['journalctl -f', 'OPTION_NOT_ALLOWED'],
     ['journalctl --follow', 'OPTION_NOT_ALLOWED'],
-    ['journalctl -e', 'OPTION_NOT_ALLOWED'],
     ['journalctl -ef', 'OPTION_NOT_ALLOWED'],
     ['journalctl --vacuum-size=1', 'OPTION_NOT_ALLOWED'],
     ['journalctl -M foo', 'OPTION_NOT_ALLOWED'],
@@ -218,22 +221,21 @@ t.test('per-command escapes are refused', async (t) => {
     ['journalctl --no-pager=no', 'OPTION_VALUE_UNEXPECTED'],
     ['journalctl -u -f', 'OPTION_VALUE_INVALID'],
     ['journalctl -u', 'OPTION_VALUE_MISSING'],
-    ['journalctl -n 0x10', 'OPTION_VALUE_INVALID'],
-    ['journalctl -n 100001', 'OPTION_VALUE_INVALID'],
-    ['journalctl -b -1', 'OPTION_NOT_ALLOWED'],
-    ['journalctl -p x', 'OPTION_VALUE_INVALID'],
-    ['journalctl --output=export', 'OPTION_VALUE_INVALID'],
+    ['journalctl -u cron -n 0x10', 'OPTION_VALUE_INVALID'],
+    ['journalctl -u cron -n 100001', 'OPTION_VALUE_INVALID'],
+    ['journalctl -u cron -p x', 'OPTION_VALUE_INVALID'],
+    ['journalctl -u cron --output=export', 'OPTION_VALUE_INVALID'],
     ['journalctl --output-fields=x', 'OPTION_NOT_ALLOWED'],
-    ['journalctl _PID=1', 'OPERAND_COUNT'],
+    ['journalctl -u cron _PID=1', 'OPERAND_COUNT'],
     // systemctl: state changes, other hosts, user managers, environments
-    ['systemctl', 'SUBCOMMAND_MISSING'],
+    ['ip', 'SUBCOMMAND_MISSING'],
     ['systemctl enable ssh', 'SUBCOMMAND_NOT_ALLOWED'],
     ['systemctl restart ssh', 'SUBCOMMAND_NOT_ALLOWED'],
     ['systemctl edit ssh', 'SUBCOMMAND_NOT_ALLOWED'],
     ['systemctl link /tmp/x.service', 'SUBCOMMAND_NOT_ALLOWED'],
     ['systemctl cat ssh', 'SUBCOMMAND_NOT_ALLOWED'],
     ['systemctl show-environment', 'SUBCOMMAND_NOT_ALLOWED'],
-    ['systemctl --user status', 'SUBCOMMAND_NOT_ALLOWED'],
+    ['systemctl --user status', 'OPTION_NOT_ALLOWED'],
     ['systemctl status --user', 'OPTION_NOT_ALLOWED'],
     ['systemctl status -H user@host', 'OPTION_NOT_ALLOWED'],
     ['systemctl status --host=x', 'OPTION_NOT_ALLOWED'],
@@ -249,14 +251,20 @@ t.test('per-command escapes are refused', async (t) => {
     ['ss -N foo', 'OPTION_NOT_ALLOWED'],
     ['ss -tlnpD/tmp/x', 'OPTION_NOT_ALLOWED'],
     // ip: batch files, namespaces, state changes, abbreviations
-    ['ip -batch /etc/shadow', 'SUBCOMMAND_NOT_ALLOWED'],
-    ['ip -force -batch x', 'SUBCOMMAND_NOT_ALLOWED'],
+    ['ip -batch /etc/shadow', 'OPTION_NOT_ALLOWED'],
+    ['ip -force -batch x', 'OPTION_NOT_ALLOWED'],
+    ['ip -b /etc/shadow', 'OPTION_NOT_ALLOWED'],
+    ['ip -n foo addr', 'OPTION_NOT_ALLOWED'],
+    ['ip -netns foo addr', 'OPTION_NOT_ALLOWED'],
+    ['ip --brief addr', 'OPTION_NOT_ALLOWED'],
     ['ip netns exec foo sh', 'SUBCOMMAND_NOT_ALLOWED'],
     ['ip link set lo down', 'SUBCOMMAND_NOT_ALLOWED'],
     ['ip addr add 10.0.0.1 dev lo', 'SUBCOMMAND_NOT_ALLOWED'],
     ['ip monitor', 'SUBCOMMAND_NOT_ALLOWED'],
-    ['ip a', 'SUBCOMMAND_NOT_ALLOWED'],
+    ['ip addr flush dev lo', 'SUBCOMMAND_NOT_ALLOWED'],
+    ['ip route add default via 10.0.0.1', 'SUBCOMMAND_NOT_ALLOWED'],
     ['ip addr show -s', 'OPTION_NOT_ALLOWED'],
+    ['ip addr -4', 'OPTION_NOT_ALLOWED'],
     // date would set the clock with a non-format operand
     ['date 010100002030', 'OPERAND_INVALID'],
     ['date -s 2030-01-01', 'OPTION_NOT_ALLOWED'],
@@ -266,48 +274,18 @@ t.test('per-command escapes are refused', async (t) => {
     ['hostname -F /etc/shadow', 'OPTION_NOT_ALLOWED'],
     ['uptime --help', 'OPTION_NOT_ALLOWED'],
     ['uptime -V', 'OPTION_NOT_ALLOWED'],
+    // dmesg: read-only options only; du: no -a (every file name below a tree)
+    ['dmesg -H', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -C', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -c', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -w', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -W', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -F /var/log/dpkg.log', 'OPTION_NOT_ALLOWED'],
+    ['dmesg -n 1', 'OPTION_NOT_ALLOWED'],
+    ['du -a /var/log', 'OPTION_NOT_ALLOWED'],
+    ['du -d 2 /var/log', 'OPTION_VALUE_INVALID'],
   ];
   for (const [cmd, code] of cases) t.match(run(cmd), { allow: false, code }, cmd);
-});
-
-t.test('paths: symlinks, sibling prefixes, deny rules and writable parents', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'leash-paths-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'logs/app'), { recursive: true });
-  mkdirSync(join(root, 'logs2'));
-  writeFileSync(join(root, 'logs/app/ok.log'), 'ok\n');
-  writeFileSync(join(root, 'logs/app/secret.key'), 'k\n');
-  writeFileSync(join(root, 'logs2/other.log'), 'x\n');
-  symlinkSync('/etc/passwd', join(root, 'logs/app/passwdlink'));
-  symlinkSync(join(root, 'logs2'), join(root, 'logs/app/dirlink'));
-  symlinkSync('ok.log', join(root, 'logs/app/inner'));
-  const text = `
-commands:
-  cat:
-    binary: /usr/bin/cat
-    operands: path 1..4
-paths:
-  allow: ['${root}/logs/**']
-  deny: ['${root}/**/*.key']
-`;
-  const profile = parseProfile('t.yaml', text, 't');
-  const d = (cmd: string) => decide(profile, cmd, fs);
-  t.match(d(`cat ${root}/logs/app/ok.log`), { allow: true, stages: [{ argv: ['cat', `${root}/logs/app/ok.log`] }] });
-  t.match(d(`cat ${root}/logs/app/inner`), { allow: true, stages: [{ argv: ['cat', `${root}/logs/app/ok.log`] }] }, 'a symlink inside the tree runs as its target');
-  t.match(d(`cat ${root}/logs/app/passwdlink`), { allow: false, code: 'PATH_NOT_ALLOWED', detail: /\/etc\/passwd/ }, 'symlink out of the tree');
-  t.match(d(`cat ${root}/logs/app/dirlink/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'directory symlink out of the tree');
-  t.match(d(`cat ${root}/logs2/other.log`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'sibling prefix logs2 is not logs');
-  t.match(d(`cat ${root}/logs/app/secret.key`), { allow: false, code: 'PATH_DENIED' }, 'deny wins over allow');
-  execFileSync('mkfifo', [`${root}/logs/app/pipe`]);
-  t.match(d(`cat ${root}/logs/app/pipe`), { allow: false, code: 'PATH_SPECIAL_FILE' }, 'a FIFO is not a file to read');
-  t.match(d(`cat ${root}/logs/app/ok.log ${root}/logs/app/passwdlink`), { allow: false, code: 'PATH_NOT_ALLOWED' }, 'every operand is checked');
-
-  const writable = { ...fs, callerMayWrite: (dir: string) => dir === `${root}/logs/app` };
-  t.match(decide(profile, `cat ${root}/logs/app/ok.log`, writable), { allow: false, code: 'PATH_UNSAFE_PARENT' }, 'a directory the caller can write could be swapped');
-
-  const sensitive = parseProfile('s.yaml', `commands: {cat: {binary: /usr/bin/cat, operands: path}}\npaths: {allow: ['/proc/**'], allow_sensitive: ['/proc/*/environ']}\n`, 's');
-  t.match(decide(sensitive, 'cat /proc/1/environ', fs), { allow: true }, 'a sensitive path is allowed only when listed explicitly');
-  t.match(decide(sensitive, 'cat /proc/1/mem', fs), { allow: false, code: 'PATH_SENSITIVE' });
 });
 
 t.test('binaries: missing denies only that command, unsafe denies loudly', async (t) => {
