@@ -5,11 +5,10 @@ import { PRINCIPAL_NAME } from '../config/types.js';
 import { strictBase64 } from '../encoding/base64.js';
 import { LeashError } from '../errors.js';
 import { IDENTITY_LABEL } from './grants/identity.js';
+import { isSupportedKeyType } from './cert/ssh-cert.js';
 
 /** The principal opkssh ≥ 0.14 puts in certs by default: "valid for any user the verifier allows". */
 const WILDCARD_PRINCIPAL = 'opkssh-wildcard';
-/** Signature-key types opkssh certificates carry (ECDSA P-256 by default, Ed25519 with -t ed25519). */
-const SIGNATURE_KEY_TYPES: readonly string[] = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 /** Absolute paths from a shell-inert alphabet: nothing sshd's option parser or `$SHELL -c` would interpret. */
@@ -106,7 +105,7 @@ export function buildAuthorizedLine(input: AuthorizedLineInput): string {
   if (!PROFILE_NAME.test(input.profile)) unsafe('profile', input.profile);
   if (!IDENTITY_LABEL.test(input.identity)) unsafe('identity', input.identity);
   if (!SESSION_ID.test(input.sessionId)) unsafe('session id', input.sessionId);
-  if (!SIGNATURE_KEY_TYPES.includes(input.keyType)) unsafe('key type', input.keyType);
+  if (!isSupportedKeyType(input.keyType)) unsafe('key type', input.keyType);
   checkKeyBlob(input.keyType, input.keyBase64);
 
   let command = `${leash} shell --profile ${input.profile} --identity ${input.identity} --session ${input.sessionId} --expires ${input.expiresAt}`;
