@@ -88,6 +88,7 @@ export const REASON_CODES = [
   'REFRESHED_TOKEN_INVALID',
   'TOKEN_EXPIRED',
   'TOKEN_ISSUED_IN_FUTURE',
+  'TOKEN_NOT_YET_VALID',
   'TOKEN_TIME_INVALID',
   'KEY_BINDING_MISMATCH',
   // leash verify: identities and grants

@@ -127,12 +127,14 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
     if (pkt.payload['nonce'] !== cic.commitment) throw new LeashError('NONCE_MISMATCH', 'the ID token nonce does not commit to this client key');
   }, () => 'nonce = SHA3-256(CIC header)');
 
-  const refreshedExp = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
-    ? await check('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (exp) => `valid until ${new Date(exp * 1000).toISOString()}`)
+  const refreshed = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
+    ? await check('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (r) => `valid until ${new Date(r.exp * 1000).toISOString()}`)
     : undefined;
 
-  await check('expiry', () => effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp }),
-    (t) => `${provider.expiration}: valid until ${new Date(t * 1000).toISOString()}`);
+  const times = await check('expiry', () => {
+    const t = { policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), nbf: optInt(pkt.payload['nbf']), refreshedExp: refreshed?.exp, refreshedNbf: refreshed?.nbf };
+    return { ...t, end: effectiveExpiry(t) };
+  }, (t) => `${provider.expiration}: valid until ${new Date(t.end * 1000).toISOString()}`);
 
   await check('key binding', () => assertCertKeyMatchesUpk(cert.publicKey, cic.upk), () => 'certificate key = upk');
 
@@ -144,7 +146,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
   }, ({ grant: g }) => `granted ${req.user} by ${g.source}, profile ${g.profile}`);
 
   return await check('authorized_keys line', () => {
-    const expiresAt = effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp, maxSession: grant.maxSession });
+    const expiresAt = effectiveExpiry({ ...times, maxSession: grant.maxSession });
     const identity = identityLabel(claims);
     const sessionId = newSessionId();
     const line = buildAuthorizedLine({
@@ -176,7 +178,7 @@ function assertAudience(payload: JsonObject, clientId: string): void {
  * to the same standard as the original: the provider's signature, the same
  * issuer, our audience and the same subject. opkssh checks only its exp.
  */
-async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: VerifyContext, now: number): Promise<number> {
+async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: VerifyContext, now: number): Promise<{ exp: number; nbf: number | undefined }> {
   const r = pkt.refreshedIdToken!;
   const alg = r.header['alg'];
   const kid = r.header['kid'];
@@ -187,7 +189,7 @@ async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: Veri
   if (r.payload['iss'] !== pkt.payload['iss']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another issuer');
   if (r.payload['sub'] !== pkt.payload['sub']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another subject');
   assertAudience(r.payload, provider.clientId);
-  return int(r.payload['exp']);
+  return { exp: int(r.payload['exp']), nbf: optInt(r.payload['nbf']) };
 }
 
 /** OpenSSH-style key fingerprint: SHA256:<unpadded base64>. */
@@ -200,7 +202,7 @@ function str(v: unknown): string | undefined {
 }
 
 function int(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new LeashError('TOKEN_TIME_INVALID', 'iat/exp must be integers');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new LeashError('TOKEN_TIME_INVALID', 'iat, exp and nbf must be integers');
   return v;
 }
 

@@ -16,6 +16,7 @@ import type { LeashConfig } from '../../src/config/types.js';
 import { runVerify } from '../../src/commands/verify.js';
 import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
 import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyResult } from '../../src/verify/verify-login.js';
+import { localIssuer, type LocalIssuer } from '../helpers/local-issuer.js';
 import { signingKey, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, sshFingerprint, tamperKeyId, type MintOptions, type MintedLogin } from '../helpers/pktoken.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
@@ -226,6 +227,33 @@ t.test('provider down: a warm cache carries on, no cache refuses', async (t) => 
   t.equal(r.keySource, 'stale-cache');
   t.match(r.line, lineRe(LEASH_PATH, CONFIG_DIR));
   await t.rejects(verify(m, ctx({ cacheDir: freshCache() }, {}, p)), { code: 'JWKS_UNAVAILABLE' });
+});
+
+// ------------------------------------- token content: a local issuer, its key pinned
+
+/** A VerifyContext for a localIssuer whose key is pinned in a root-owned jwks_file; the grants are configYaml's. */
+async function pinnedCtx(t: Tap, issuer: LocalIssuer, over: Partial<VerifyContext> = {}): Promise<VerifyContext> {
+  const dir = await trustedTempDir('verify-pinned-');
+  t.teardown(dir.cleanup);
+  const jwks = join(dir.path, 'jwks.json');
+  await writeFile(jwks, issuer.jwksFileText, { mode: 0o644 });
+  const p = { issuer: issuer.issuer, clientId: issuer.clientId } as TestProvider;
+  const text = configYaml(p).replace(`    expiration: 24h\n`, `    expiration: 24h\n    jwks_file: ${jwks}\n`);
+  return { config: parseLeashConfig(`${CONFIG_DIR}/leash.yaml`, text), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, ...over };
+}
+
+t.test('nbf in the future is refused (RFC 7519), with the skew iat gets', { skip: isRoot() ? false : 'needs root (jwks_file must be root-owned)' }, async (t) => {
+  const now = nowS();
+  const at = (nbf: number) => localIssuer({ claims: () => ({ nbf }) });
+  for (const [nbf, ok] of [[now - 10, true], [now + 60, true], [now + 61, false], [now + 3600, false]] as const) {
+    const issuer = at(nbf);
+    const m = await mintLogin(issuer, 'alice', { dir: keysDir });
+    const c = await pinnedCtx(t, issuer, { now });
+    if (ok) t.equal((await verify(m, c)).identity, 'alice@example.com', `nbf now${nbf - now >= 0 ? '+' : ''}${nbf - now}: accepted`);
+    else await t.rejects(verify(m, c), { code: 'TOKEN_NOT_YET_VALID' }, `nbf now+${nbf - now}: refused`);
+  }
+  const str = localIssuer({ claims: () => ({ nbf: String(now) }) });
+  await t.rejects(verify(await mintLogin(str, 'alice', { dir: keysDir }), await pinnedCtx(t, str, { now })), { code: 'TOKEN_TIME_INVALID' }, 'nbf must be a number');
 });
 
 // ---------------------------------------------------------------- runVerify (the CLI sshd runs)
