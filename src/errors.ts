@@ -122,6 +122,8 @@ export const REASON_CODES = [
   'JWKS_CACHE_UNSAFE',
   'JWKS_CACHE_UNWRITABLE',
   'JWKS_CACHE_DISCARDED',
+  // the verifier's own state (<runtime_dir>/verify)
+  'VERIFY_STATE_UNUSABLE',
 
   // configuration files
   'CONFIG_MISSING',

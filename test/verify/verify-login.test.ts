@@ -6,7 +6,7 @@
  * what sshd and the audit log see (stdout, exit status, verify.* events).
  */
 import t, { type Test as Tap } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,9 @@ import type { CommandContext } from '../../src/commands/context.js';
 import { parseLeashConfig } from '../../src/config/parse.js';
 import type { LeashConfig } from '../../src/config/types.js';
 import { runVerify } from '../../src/commands/verify.js';
-import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
+import type { VerifyIo } from '../../src/commands/verifier-process.js';
+import { REFETCH_INTERVAL } from '../../src/verify/keys/fetch-throttle.js';
+import { REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
 import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyResult } from '../../src/verify/verify-login.js';
 import { localIssuer, type LocalIssuer } from '../helpers/local-issuer.js';
 import { signingKey, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
@@ -59,6 +61,7 @@ interface ConfigOptions {
   maxSession?: string;
   cacheDir?: string;
   auditLog?: string;
+  runtimeDir?: string;
 }
 
 /** leash.yaml text: alice → agent (+root), bob → someone-else, mallory granted but deny-listed, root deny-listed. */
@@ -79,6 +82,7 @@ function configYaml(p: TestProvider, o: ConfigOptions = {}): string {
     '  users: [root]',
     `jwks_cache_dir: ${o.cacheDir ?? sharedCache}`,
     ...(o.auditLog === undefined ? [] : [`audit_log: ${o.auditLog}`]),
+    ...(o.runtimeDir === undefined ? [] : [`runtime_dir: ${o.runtimeDir}`]),
     '',
   ].join('\n');
 }
@@ -89,8 +93,14 @@ function config(o: ConfigOptions = {}, p: TestProvider = op): LeashConfig {
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
+/** The verifier state directory (fetch throttle) that goes with a cache dir: `<dir>.state`, 0700. */
+function stateOf(cacheDir: string): string {
+  mkdirSync(`${cacheDir}.state`, { recursive: true, mode: 0o700 });
+  return `${cacheDir}.state`;
+}
+
 function ctx(o: ConfigOptions = {}, over: Partial<VerifyContext> = {}, p: TestProvider = op): VerifyContext {
-  return { config: config(o, p), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, ...over };
+  return { config: config(o, p), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, stateDir: stateOf(o.cacheDir ?? sharedCache), ...over };
 }
 
 const mint = (user: string, o: Partial<MintOptions> = {}, p: TestProvider = op): Promise<MintedLogin> => mintLogin(p, user, { dir: keysDir, ...o });
@@ -117,7 +127,7 @@ t.test('granted identity: one authorized_keys line, the certificate key at its e
 t.test('facts for the audit are gathered without a report callback', async (t) => {
   const facts: VerifyFacts = {};
   await t.rejects(verifyLogin({ user: 'nobody-granted', keyBase64: alice.keyBase64, keyType: alice.keyType }, ctx(), facts), { code: 'GRANT_OTHER_USER' });
-  t.same(facts, { fingerprint: await sshFingerprint(alice.pubPath), keyId: 'alice@example.com', iss: op.issuer, sub: 'alice', email: 'alice@example.com', jti: undefined });
+  t.same(facts, { fingerprint: await sshFingerprint(alice.pubPath), keyId: 'alice@example.com', iss: op.issuer, sub: 'alice', email: 'alice@example.com', emailVerified: true, jti: undefined, warnings: [] });
 });
 
 t.test('a second verification asks the provider nothing and gets a new session', async (t) => {
@@ -239,7 +249,7 @@ async function pinnedCtx(t: Tap, issuer: LocalIssuer, over: Partial<VerifyContex
   await writeFile(jwks, issuer.jwksFileText, { mode: 0o644 });
   const p = { issuer: issuer.issuer, clientId: issuer.clientId } as TestProvider;
   const text = configYaml(p).replace(`    expiration: 24h\n`, `    expiration: 24h\n    jwks_file: ${jwks}\n`);
-  return { config: parseLeashConfig(`${CONFIG_DIR}/leash.yaml`, text), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, ...over };
+  return { config: parseLeashConfig(`${CONFIG_DIR}/leash.yaml`, text), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, stateDir: null, ...over };
 }
 
 t.test('nbf in the future is refused (RFC 7519), with the skew iat gets', { skip: isRoot() ? false : 'needs root (jwks_file must be root-owned)' }, async (t) => {
@@ -264,29 +274,12 @@ interface Captured {
   stderr: string;
 }
 
-/** Runs the command with process.stdout/stderr.write captured (and restored even if it throws). */
-async function capture(run: () => Promise<number>): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  const fake = (sink: string[]) =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      cb?.();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = fake(out);
-  process.stderr.write = fake(err);
-  let code: number;
-  try {
-    code = await run();
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { code, stdout: out.join(''), stderr: err.join('') };
+/** Runs the command with its output collected through the io it takes. */
+async function capture(run: (io: VerifyIo) => Promise<number>): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run({ out: (text) => void (stdout += text), err: (text) => void (stderr += text) });
+  return { code, stdout, stderr };
 }
 
 interface CliEnv {
@@ -300,13 +293,16 @@ async function cliConfigDir(t: Tap): Promise<CliEnv> {
   const audit = join(tmp.path, 'audit.jsonl');
   const cache = join(tmp.path, 'jwks');
   await mkdir(cache, { mode: 0o700 });
-  await writeFile(join(tmp.path, 'leash.yaml'), configYaml(op, { cacheDir: cache, auditLog: audit }), { mode: 0o644 });
+  // runtime_dir root-owned 0755 (trustedTempDir's chain), its verify/ 0700 for the user leash runs as (root here).
+  await mkdir(join(tmp.path, 'run', 'verify'), { recursive: true, mode: 0o700 });
+  await chmod(join(tmp.path, 'run'), 0o755);
+  await writeFile(join(tmp.path, 'leash.yaml'), configYaml(op, { cacheDir: cache, auditLog: audit, runtimeDir: join(tmp.path, 'run') }), { mode: 0o644 });
   await chmod(join(tmp.path, 'leash.yaml'), 0o644);
   return { dir: tmp.path, audit };
 }
 
 const cli = (env: CliEnv, values: CommandContext['values'], positionals: string[]): Promise<Captured> =>
-  capture(() => runVerify({ configDirFlag: env.dir, values, positionals, env: {} }));
+  capture((io) => runVerify({ configDirFlag: env.dir, values, positionals, env: {} }, io));
 
 const auditLines = (file: string): Record<string, unknown>[] =>
   readFileSync(file, 'utf8')
@@ -396,4 +392,38 @@ t.test('runVerify --explain', { skip: isRoot() ? false : 'needs root (config dir
   t.equal(other.code, 1);
   t.match(other.stdout, /^\[FAIL\] authorization: GRANT_OTHER_USER: /m, 'alice as a user she has no grant for');
   t.notOk(existsSync(env.audit), '--explain writes no audit event');
+});
+
+t.test('runVerify: warnings reach the audit event, of an acceptance and of a refusal', { skip: isRoot() ? false : 'needs root (config dirs must be root-owned)' }, async (t) => {
+  const p = await startProvider();
+  t.teardown(p.stop);
+  const tmp = await trustedTempDir('verify-warnings-');
+  t.teardown(tmp.cleanup);
+  const audit = join(tmp.path, 'audit.jsonl');
+  const cache = join(tmp.path, 'jwks');
+  await mkdir(cache, { mode: 0o777 });
+  await chmod(cache, 0o777); // world-writable: leash must not use it, and says so
+  // No runtime_dir/verify: no throttle, so no fetch either; then one that exists.
+  const yaml = (runtimeDir: string) => configYaml(p, { cacheDir: cache, auditLog: audit, runtimeDir });
+  await writeFile(join(tmp.path, 'leash.yaml'), yaml(join(tmp.path, 'no-run')), { mode: 0o644 });
+  const env = { dir: tmp.path, audit };
+  const m = await mintLogin(p, 'alice', { dir: keysDir });
+  const refused = await cli(env, {}, [USER, m.keyBase64, m.keyType]);
+  t.equal(refused.code, 1, 'no usable key: refused', refused);
+  let events = auditLines(audit);
+  t.match(events.at(-1), { event: 'verify.refused', reason: 'JWKS_UNAVAILABLE' });
+  const codes = (e: Record<string, unknown> | undefined): string[] => ((e?.['warnings'] ?? []) as string[]).map((w) => w.split(':')[0]!);
+  t.same(codes(events.at(-1)), ['VERIFY_STATE_UNUSABLE', 'JWKS_CACHE_UNSAFE'], 'why: no state dir (so no fetch), an unsafe cache');
+  t.match(events.at(-1)?.['detail'], /VERIFY_STATE_UNUSABLE: .*does not fetch/);
+  t.equal(p.keyRequests(), 0, 'no fetch without the throttle');
+
+  await mkdir(join(tmp.path, 'run', 'verify'), { recursive: true, mode: 0o700 });
+  await chmod(join(tmp.path, 'run'), 0o755);
+  await writeFile(join(tmp.path, 'leash.yaml'), yaml(join(tmp.path, 'run')), { mode: 0o644 });
+  const ok = await cli(env, {}, [USER, m.keyBase64, m.keyType]);
+  t.equal(ok.code, 0, 'fetched in memory: accepted', ok);
+  events = auditLines(audit);
+  t.match(events.at(-1), { event: 'verify.accepted', jwks: 'fetched' });
+  t.same(codes(events.at(-1)), ['JWKS_CACHE_UNSAFE', 'JWKS_CACHE_UNWRITABLE'], 'the unsafe cache, and that the keys were not saved');
+  t.same(readdirSync(cache), [], 'nothing written into the world-writable cache');
 });
