@@ -90,13 +90,16 @@ function safePath(what: string, p: string): string {
 
 /**
  * The single line `leash verify` prints for sshd:
- *   cert-authority,principals="<p>",restrict,expiry-time="<YYYYMMDDHHMMSSZ>",
+ *   cert-authority,principals="<p>",restrict,pty,expiry-time="<YYYYMMDDHHMMSSZ>",
  *   command="<leash> shell --profile <p> --identity <id> --session <sid> --expires <unix>[ --config-dir <dir>]" <type> <base64>
- * `restrict` turns off pty, forwarding, agent, X11 and user rc; command= makes
- * leash the only program the key can start. sshd runs that command through
- * the user's login shell (`$SHELL -c`), so every interpolated value is checked
- * against an alphabet with nothing to interpret or quote, in both sshd's option
- * syntax and sh; anything else throws OUTPUT_UNSAFE. Nothing is escaped.
+ * `restrict` turns off pty, forwarding, agent, X11 and user rc, and `pty`
+ * then allows a pty again (agent harnesses pass `ssh -t`; leash shell relays
+ * between the pty and the command's pipes, never giving the terminal to the
+ * command); command= makes leash the only program the key can start. sshd
+ * runs that command through the user's login shell (`$SHELL -c`), so every
+ * interpolated value is checked against an alphabet with nothing to
+ * interpret or quote, in both sshd's option syntax and sh; anything else
+ * throws OUTPUT_UNSAFE. Nothing is escaped.
  */
 export function buildAuthorizedLine(input: AuthorizedLineInput): string {
   const principal = linePrincipal(input.certPrincipals, input.localUser);
@@ -110,7 +113,7 @@ export function buildAuthorizedLine(input: AuthorizedLineInput): string {
 
   let command = `${leash} shell --profile ${input.profile} --identity ${input.identity} --session ${input.sessionId} --expires ${input.expiresAt}`;
   if (input.configDir !== undefined) command += ` --config-dir ${safePath('config dir', input.configDir)}`;
-  return `cert-authority,principals="${principal}",restrict,expiry-time="${expiry}",command="${command}" ${input.keyType} ${input.keyBase64}`;
+  return `cert-authority,principals="${principal}",restrict,pty,expiry-time="${expiry}",command="${command}" ${input.keyType} ${input.keyBase64}`;
 }
 
 /** Canonical base64 of an SSH public-key blob whose leading type string is keyType. */

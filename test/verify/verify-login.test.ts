@@ -32,7 +32,7 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 function lineRe(leashPath: string, configDir: string | undefined, principal = 'opkssh-wildcard', keyType = 'ecdsa-sha2-nistp256'): RegExp {
   const dir = configDir === undefined ? '' : ` --config-dir ${esc(configDir)}`;
   return new RegExp(
-    `^cert-authority,principals="${esc(principal)}",restrict,expiry-time="\\d{14}Z",` +
+    `^cert-authority,principals="${esc(principal)}",restrict,pty,expiry-time="\\d{14}Z",` +
       `command="${esc(leashPath)} shell --profile diagnostic --identity alice@example\\.com --session [0-9a-f]{32} --expires \\d+${dir}" ` +
       `${esc(keyType)} [A-Za-z0-9+/=]+$`,
   );
@@ -330,7 +330,7 @@ t.test('runVerify: the sshd path', { skip: isRoot() ? false : 'needs root (confi
   const lines = ok.stdout.split('\n');
   t.equal(lines.length, 2, 'exactly one line on stdout');
   t.equal(lines[1], '', 'newline-terminated');
-  t.match(lines[0], /^cert-authority,principals="opkssh-wildcard",restrict,expiry-time="\d{14}Z",command="\/\S+ shell --profile diagnostic --identity alice@example\.com --session [0-9a-f]{32} --expires \d+ --config-dir /);
+  t.match(lines[0], /^cert-authority,principals="opkssh-wildcard",restrict,pty,expiry-time="\d{14}Z",command="\/\S+ shell --profile diagnostic --identity alice@example\.com --session [0-9a-f]{32} --expires \d+ --config-dir /);
   t.ok(lines[0]!.includes(` --config-dir ${env.dir}" ${alice.publicKey}`), 'config dir and key');
   const session = /--session ([0-9a-f]{32})/.exec(lines[0]!)![1];
 
