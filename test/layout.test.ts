@@ -18,7 +18,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   main: ['commands'],
   commands: ['*'],
-  doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'trust', 'errors', 'clock'],
+  doctor: ['config', 'policy', 'verify', 'verify/keys', 'verify/grants', 'runtime', 'trust', 'errors', 'clock'],
   shell: ['policy', 'errors'],
   policy: ['config', 'trust', 'errors'],
   audit: ['encoding', 'errors'],

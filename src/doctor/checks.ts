@@ -161,6 +161,38 @@ export function checkProviderKeys(f: CacheFacts, o: { now: number; refreshAge: n
   return fail(name, `${cache}${why}`, refresh);
 }
 
+// ------------------------------------------------------------------ the verifier's state
+
+export interface VerifierStateFacts {
+  /** <runtime_dir>/verify */
+  dir: string;
+  /** null = missing. */
+  file: FileFacts | null;
+  /** runtime_dir and every directory above it. */
+  runtimeChain: readonly (readonly [string, FileFacts])[];
+  akcUid: number | null;
+  akcUser: string;
+}
+
+/**
+ * `<runtime_dir>/verify` as leash verify will judge it (verify/state-dir.ts):
+ * owned by the AuthorizedKeysCommandUser, 0700, under a root-owned chain.
+ * Without it logins still work, but sshd's second call is verified again
+ * (two verify.accepted per login) and the login path never fetches keys.
+ */
+export function checkVerifierState(f: VerifierStateFacts): CheckResult {
+  const name = 'verifier state';
+  const fix = `install -d -o ${f.akcUser} -g ${f.akcUser} -m 0700 ${f.dir} (/run is emptied at boot: also a tmpfiles.d line "d ${f.dir} 0700 ${f.akcUser} ${f.akcUser} -")`;
+  const without = 'logins are verified twice (no memo) and never fetch provider keys (no throttle)';
+  const chainProblem = unsafeInChain(f.runtimeChain);
+  if (chainProblem) return warn(name, `${chainProblem}: leash does not use ${f.dir}; ${without}`, chainFix(chainProblem));
+  if (f.file === null) return warn(name, `${f.dir} is missing: ${without}`, fix);
+  if (f.file.isSymlink || !f.file.isDirectory) return warn(name, `${f.dir} is not a directory: ${without}`, `rm ${f.dir} && ${fix}`);
+  if (f.akcUid !== null && f.file.uid !== f.akcUid) return warn(name, `${f.dir} is owned by uid ${f.file.uid}, not ${f.akcUser}: ${without}`, `chown ${f.akcUser}: ${f.dir}`);
+  if ((f.file.mode & 0o077) !== 0) return warn(name, `${f.dir} has mode ${(f.file.mode & 0o7777).toString(8)}, not 0700: ${without}`, `chmod 0700 ${f.dir}`);
+  return ok(name, `${f.dir}: owned by ${f.akcUser}, 0700 (the memo of sshd's first call and the key-fetch throttle)`);
+}
+
 // ------------------------------------------------------------------ audit log
 
 export interface AuditFacts {

@@ -10,11 +10,12 @@ import { realFs } from '../policy/fs-view.js';
 import { loadProfileFromYaml } from '../policy/parse.js';
 import { readFileChecked } from '../trust/checked-read.js';
 import { unsafeReason } from '../trust/ownership.js';
+import { verifyStateDir } from '../runtime/layout.js';
 import { discoverJwks } from '../verify/keys/discovery.js';
 import { MAX_CACHE_FILE_BYTES } from '../verify/keys/key-cache-files.js';
 import { FUTURE_SLACK, REFRESH_AGE, cacheFileStem, parseCacheRecord, readPinnedJwks } from '../verify/keys/provider-keys.js';
 import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
-import { chainFix, checkAuditLog, checkClock, checkProviderKeys, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
+import { chainFix, checkAuditLog, checkClock, checkProviderKeys, checkSshd, checkVerifierState, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
 import { account, appendOnly, chain, groupName, ntpSynchronized, sshdT, stat } from './host-facts.js';
 
 /**
@@ -74,6 +75,8 @@ export async function doctorChecks(configDir: string, selfPath: string): Promise
     } else if (st.uid !== akcUser?.uid) {
       add({ name: 'keys cache', status: 'warn', detail: `${cacheDir} is owned by root: leash verify (as ${akcUserName}) cannot save the keys it fetches`, fix: `chown ${akcUserName}: ${cacheDir}` });
     } else add({ name: 'keys cache', status: 'ok', detail: `${cacheDir}: owned by ${akcUserName}, mode ${(st.mode & 0o7777).toString(8)}` });
+    const stateDir = verifyStateDir(config.runtimeDir);
+    add(checkVerifierState({ dir: stateDir, file: stat(stateDir), runtimeChain: chain(config.runtimeDir), akcUid: akcUser?.uid ?? null, akcUser: akcUserName }));
     for (const p of providers) {
       const facts = await providerFacts(p, cacheDir, now);
       add(checkProviderKeys(facts, { now, refreshAge: REFRESH_AGE, maxStale: config.maxStale, akcUid: akcUser?.uid ?? null, akcUser: akcUserName, bin }));

@@ -1,7 +1,7 @@
 /** leash doctor's pure judgements: facts in, one checklist line (with a fix for every failure) out. */
 import t from 'tap';
 import { CLOCK_FLOOR } from '../../src/clock.js';
-import { checkAuditLog, checkClock, checkProviderKeys, checkSshd, mayAccess, unsafeInChain, type AuditFacts, type FileFacts } from '../../src/doctor/checks.js';
+import { checkAuditLog, checkClock, checkProviderKeys, checkSshd, checkVerifierState, mayAccess, unsafeInChain, type AuditFacts, type FileFacts } from '../../src/doctor/checks.js';
 
 const dir = (uid = 0, mode = 0o40755): FileFacts => ({ uid, gid: 0, mode, isFile: false, isDirectory: true, isSymlink: false });
 const file = (uid: number, gid: number, mode: number): FileFacts => ({ uid, gid, mode: 0o100000 | mode, isFile: true, isDirectory: false, isSymlink: false });
@@ -92,4 +92,16 @@ t.test('checkClock', async (t) => {
   t.equal(checkClock(CLOCK_FLOOR + 86400, false).status, 'warn');
   t.equal(checkClock(1_000_000_000, true).status, 'fail');
   t.equal(checkClock(5_000_000_000, true).status, 'fail');
+});
+
+t.test('checkVerifierState: <runtime_dir>/verify as leash verify judges it', async (t) => {
+  const dirFacts = (uid: number, mode: number, extra: Partial<FileFacts> = {}): FileFacts => ({ uid, gid: uid, mode: 0o040000 | mode, isFile: false, isDirectory: true, isSymlink: false, ...extra });
+  const runtimeChain = [['/run/leash', dirFacts(0, 0o755)], ['/run', dirFacts(0, 0o755)], ['/', dirFacts(0, 0o755)]] as const;
+  const base = { dir: '/run/leash/verify', file: dirFacts(998, 0o700), runtimeChain, akcUid: 998, akcUser: 'leash' };
+  t.match(checkVerifierState(base), { status: 'ok' });
+  t.match(checkVerifierState({ ...base, file: null }), { status: 'warn', detail: /missing: logins are verified twice/, fix: /install -d -o leash -g leash -m 0700 \/run\/leash\/verify .*tmpfiles\.d/ });
+  t.match(checkVerifierState({ ...base, file: dirFacts(0, 0o700) }), { status: 'warn', fix: 'chown leash: /run/leash/verify' });
+  t.match(checkVerifierState({ ...base, file: dirFacts(998, 0o750) }), { status: 'warn', fix: 'chmod 0700 /run/leash/verify' });
+  t.match(checkVerifierState({ ...base, file: dirFacts(998, 0o700, { isSymlink: true, isDirectory: false }) }), { status: 'warn', detail: /not a directory/ });
+  t.match(checkVerifierState({ ...base, runtimeChain: [['/run/leash', dirFacts(998, 0o755)], ...runtimeChain.slice(1)] }), { status: 'warn', detail: /\/run\/leash is owned by uid 998/ });
 });
