@@ -8,9 +8,9 @@
  *
  *   const r = await runTs(`import { x } from ${srcModule('audit/log.ts')}; ...`, { timeoutMs: 5000 });
  */
-import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runLeash, type LeashRun } from './leash-process.js';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 
@@ -22,42 +22,14 @@ export function srcModule(path: string): string {
 export interface TsChildOptions {
   uid?: number;
   gid?: number;
+  /** Default: PATH only. */
   env?: NodeJS.ProcessEnv;
   /** Killed (SIGKILL) after this long; default 20 s. */
   timeoutMs?: number;
-  cwd?: string;
 }
 
-export interface TsChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export function runTs(code: string, o: TsChildOptions = {}): Promise<TsChildResult> {
+export function runTs(code: string, o: TsChildOptions = {}): Promise<LeashRun> {
   const loader = process.execArgv.find((a) => a.includes('@tapjs/typescript'));
   if (loader === undefined) throw new Error('runTs: not running under tap (no TypeScript loader in execArgv)');
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [loader, '--input-type=module', '-e', code], {
-      env: o.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: o.cwd ?? '/',
-      ...(o.uid === undefined ? {} : { uid: o.uid }),
-      ...(o.gid === undefined ? {} : { gid: o.gid }),
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, o.timeoutMs ?? 20_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolvePromise({ code: status, stdout, stderr, timedOut });
-    });
-  });
+  return runLeash(process.execPath, [loader, '--input-type=module', '-e', code], { ...o, env: o.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
 }

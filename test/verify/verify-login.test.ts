@@ -22,6 +22,7 @@ import { localIssuer, type LocalIssuer } from '../helpers/local-issuer.js';
 import { signingKey, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, sshFingerprint, tamperKeyId, type MintOptions, type MintedLogin } from '../helpers/pktoken.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
+import { verifierConfig } from '../helpers/verifier-config.js';
 
 const LEASH_PATH = '/usr/local/bin/leash';
 const CONFIG_DIR = '/etc/leash-test';
@@ -397,33 +398,22 @@ t.test('runVerify --explain', { skip: isRoot() ? false : 'needs root (config dir
 t.test('runVerify: warnings reach the audit event, of an acceptance and of a refusal', { skip: isRoot() ? false : 'needs root (config dirs must be root-owned)' }, async (t) => {
   const p = await startProvider();
   t.teardown(p.stop);
-  const tmp = await trustedTempDir('verify-warnings-');
-  t.teardown(tmp.cleanup);
-  const audit = join(tmp.path, 'audit.jsonl');
-  const cache = join(tmp.path, 'jwks');
-  await mkdir(cache, { mode: 0o777 });
-  await chmod(cache, 0o777); // world-writable: leash must not use it, and says so
-  // No runtime_dir/verify: no throttle, so no fetch either; then one that exists.
-  const yaml = (runtimeDir: string) => configYaml(p, { cacheDir: cache, auditLog: audit, runtimeDir });
-  await writeFile(join(tmp.path, 'leash.yaml'), yaml(join(tmp.path, 'no-run')), { mode: 0o644 });
-  const env = { dir: tmp.path, audit };
   const m = await mintLogin(p, 'alice', { dir: keysDir });
-  const refused = await cli(env, {}, [USER, m.keyBase64, m.keyType]);
-  t.equal(refused.code, 1, 'no usable key: refused', refused);
-  let events = auditLines(audit);
-  t.match(events.at(-1), { event: 'verify.refused', reason: 'JWKS_UNAVAILABLE' });
   const codes = (e: Record<string, unknown> | undefined): string[] => ((e?.['warnings'] ?? []) as string[]).map((w) => w.split(':')[0]!);
-  t.same(codes(events.at(-1)), ['VERIFY_STATE_UNUSABLE', 'JWKS_CACHE_UNSAFE'], 'why: no state dir (so no fetch), an unsafe cache');
-  t.match(events.at(-1)?.['detail'], /VERIFY_STATE_UNUSABLE: .*does not fetch/);
+  // A world-writable cache leash must not use (and says so); first no runtime_dir/verify: no throttle, so no fetch.
+  const setup = { issuer: p.issuer, clientId: p.clientId, grants: [{ identity: 'alice@example.com', principals: [USER] }], cacheMode: 0o777 };
+  const none = await verifierConfig(t, { ...setup, stateOwner: 'none' });
+  const refused = await cli({ dir: none.dir, audit: none.audit }, {}, [USER, m.keyBase64, m.keyType]);
+  t.equal(refused.code, 1, 'no usable key: refused', refused);
+  t.match(none.events().at(-1), { event: 'verify.refused', reason: 'JWKS_UNAVAILABLE' });
+  t.same(codes(none.events().at(-1)), ['VERIFY_STATE_UNUSABLE', 'JWKS_CACHE_UNSAFE'], 'why: no state dir (so no fetch), an unsafe cache');
+  t.match(none.events().at(-1)?.['detail'], /VERIFY_STATE_UNUSABLE: .*does not fetch/);
   t.equal(p.keyRequests(), 0, 'no fetch without the throttle');
 
-  await mkdir(join(tmp.path, 'run', 'verify'), { recursive: true, mode: 0o700 });
-  await chmod(join(tmp.path, 'run'), 0o755);
-  await writeFile(join(tmp.path, 'leash.yaml'), yaml(join(tmp.path, 'run')), { mode: 0o644 });
-  const ok = await cli(env, {}, [USER, m.keyBase64, m.keyType]);
+  const state = await verifierConfig(t, setup);
+  const ok = await cli({ dir: state.dir, audit: state.audit }, {}, [USER, m.keyBase64, m.keyType]);
   t.equal(ok.code, 0, 'fetched in memory: accepted', ok);
-  events = auditLines(audit);
-  t.match(events.at(-1), { event: 'verify.accepted', jwks: 'fetched' });
-  t.same(codes(events.at(-1)), ['JWKS_CACHE_UNSAFE', 'JWKS_CACHE_UNWRITABLE'], 'the unsafe cache, and that the keys were not saved');
-  t.same(readdirSync(cache), [], 'nothing written into the world-writable cache');
+  t.match(state.events().at(-1), { event: 'verify.accepted', jwks: 'fetched' });
+  t.same(codes(state.events().at(-1)), ['JWKS_CACHE_UNSAFE', 'JWKS_CACHE_UNWRITABLE'], 'the unsafe cache, and that the keys were not saved');
+  t.same(readdirSync(state.cacheDir), [], 'nothing written into the world-writable cache');
 });
