@@ -65,7 +65,9 @@ interface FullVerification {
 /**
  * Every check (verify-login.ts), then, for an accepted key: the audit event
  * (no audit, no login), the memo for sshd's second call, the line. A refusal
- * is logged with what was learnt before it.
+ * is logged with what was learnt before it. Anything else that may refuse a
+ * login belongs before the event; anything that records an accepted one,
+ * after it and before the line.
  */
 async function verifyFully(ctx: CommandContext, io: VerifyIo, request: VerifyRequest, v: FullVerification): Promise<number> {
   const [{ AuditLog: Log }, { verifyLogin }, { loadOpksshFiles }, { printable }] = await Promise.all([
