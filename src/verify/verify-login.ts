@@ -6,7 +6,7 @@ import { authorize } from './grants/authorize.js';
 import { effectiveExpiry } from './expiry.js';
 import { buildAuthorizedLine, newSessionId } from './output-line.js';
 import { isSelfSigned, verifyCertificateSignature } from './cert/cert-signature.js';
-import { identityClaims, identityLabel } from './grants/identity.js';
+import { identityClaims, identityLabel, isEmailVerified } from './grants/identity.js';
 import { assertCertKeyMatchesUpk } from './token/jwk.js';
 import { isJwsAlg, verifyJwsSignature, type JsonObject } from './token/jws.js';
 import { getSigningKey, type JwksWarning, type SigningKey } from './keys/provider-keys.js';
@@ -115,7 +115,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
   facts.sub = str(pkt.payload['sub']);
   facts.email = str(pkt.payload['email']);
   facts.jti = str(pkt.payload['jti']);
-  facts.emailVerified = pkt.payload['email_verified'] === true || pkt.payload['email_verified'] === 'true';
+  facts.emailVerified = isEmailVerified(pkt.payload['email_verified']);
   const cic = await check('CIC signature', () => verifyCic(pkt), (c) => `${c.alg} by the client key`);
 
   const provider = await check('issuer', () => {

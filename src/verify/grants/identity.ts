@@ -80,7 +80,12 @@ export function identityClaims(payload: unknown): IdentityClaims {
   if (typeof iss !== 'string' || iss === '') throw new LeashError('CLAIMS_INVALID', 'ID token has no iss string');
   if (typeof sub !== 'string' || sub === '') throw new LeashError('CLAIMS_INVALID', 'ID token has no sub string');
   if (email !== undefined && typeof email !== 'string') throw new LeashError('CLAIMS_INVALID', 'ID token email claim is not a string');
-  return { iss, sub, email, emailVerified: verified === true || verified === 'true', all };
+  return { iss, sub, email, emailVerified: isEmailVerified(verified), all };
+}
+
+/** email_verified as leash reads it: true, or the string "true" (some IdPs send a string; opkssh accepts both). */
+export function isEmailVerified(claim: unknown): boolean {
+  return claim === true || claim === 'true';
 }
 
 /** Lowercases A-Z only: Unicode folding would let e.g. U+212A KELVIN SIGN stand in for "k". */
