@@ -167,6 +167,10 @@ try {
     mkdirSync(join(cfg, 'policies'), { recursive: true, mode: 0o755 });
     for (const p of ['diagnostic', 'remediation']) copyFileSync(join(ROOT, 'policies', `${p}.yaml`), join(cfg, 'policies', `${p}.yaml`));
     mkdirSync(join(work, 'cache'), { mode: 0o755 });
+    // The verifier's state (runtime_dir/verify, 0700): the second verify run below is then
+    // answered from the first one's memo, so the memo's hit path is warmed too.
+    mkdirSync(join(work, 'run', 'verify'), { recursive: true, mode: 0o700 });
+    chmodSync(join(work, 'run'), 0o755);
     const clientId = 'leash-warm-cache';
     const email = 'alice@example.com';
     writeFileSync(join(cfg, 'leash.yaml'), [

@@ -53,6 +53,7 @@ export const REASON_CODES = [
   'CERT_TYPE_UNKNOWN',
   'CERT_KEY_TYPE_UNSUPPORTED',
   'CERT_NOT_USER',
+  'CERT_CRITICAL_OPTION',
   'CERT_MALFORMED',
   'CERT_BAD_BASE64',
   'CERT_TOO_LARGE',
@@ -94,6 +95,7 @@ export const REASON_CODES = [
   'REFRESHED_TOKEN_INVALID',
   'TOKEN_EXPIRED',
   'TOKEN_ISSUED_IN_FUTURE',
+  'TOKEN_NOT_YET_VALID',
   'TOKEN_TIME_INVALID',
   'KEY_BINDING_MISMATCH',
   // leash verify: identities and grants
@@ -127,6 +129,8 @@ export const REASON_CODES = [
   'JWKS_CACHE_UNSAFE',
   'JWKS_CACHE_UNWRITABLE',
   'JWKS_CACHE_DISCARDED',
+  // the verifier's own state (<runtime_dir>/verify)
+  'VERIFY_STATE_UNUSABLE',
 
   // configuration files
   'CONFIG_MISSING',

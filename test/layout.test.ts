@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ca: ['session', 'verify', 'verify/cert', 'verify/grants', 'config', 'trust', 'encoding', 'errors'],
   policy: ['config', 'trust', 'errors'],
   audit: ['encoding', 'errors'],
-  verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'encoding', 'errors', 'clock'],
+  verify: ['verify/cert', 'verify/token', 'verify/keys', 'verify/grants', 'config', 'runtime', 'trust', 'encoding', 'errors', 'clock'],
   'verify/grants': ['config', 'trust', 'errors'],
   'verify/keys': ['verify/token', 'config', 'trust', 'errors'],
   'verify/token': ['verify/cert', 'encoding', 'errors'],

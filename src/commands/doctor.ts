@@ -1,6 +1,7 @@
 import type { CommandContext } from './context.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { doctorChecks } from '../doctor/run.js';
+import { printable } from '../encoding/printable.js';
 
 /**
  * `leash doctor`: checks this host the way sshd and leash will use it and
@@ -15,9 +16,10 @@ export async function runDoctor(ctx: CommandContext, out: (text: string) => void
   const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
   const results = await doctorChecks(configDir, process.execPath);
   out(`leash doctor (config ${configDir})\n`);
+  // Details can quote what a provider or a file said: escaped, one line each.
   for (const r of results) {
-    out(`${r.status === 'ok' ? '[ok]  ' : r.status === 'warn' ? '[warn]' : '[FAIL]'} ${r.name}: ${r.detail}\n`);
-    if (r.fix && r.status !== 'ok') out(`       fix: ${r.fix}\n`);
+    out(`${r.status === 'ok' ? '[ok]  ' : r.status === 'warn' ? '[warn]' : '[FAIL]'} ${printable(r.name)}: ${printable(r.detail)}\n`);
+    if (r.fix && r.status !== 'ok') out(`       fix: ${printable(r.fix)}\n`);
   }
   const failed = results.filter((r) => r.status === 'fail').length;
   out(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);

@@ -4,6 +4,7 @@ import { loadLeashConfig } from '../config/load.js';
 import { type LeashConfig } from '../config/types.js';
 import { LeashError, asLeashError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { printable } from '../encoding/printable.js';
 import { readPinnedJwks, refreshProvider } from '../verify/keys/provider-keys.js';
 import type { PublicJwk } from '../verify/keys/jwks.js';
 
@@ -23,6 +24,8 @@ const STDIO: JwksCommandIo = {
  * providers are only read and checked. One line per provider on stdout:
  *   <issuer> ok keys=<n> kids=<kid,...> [pinned]
  *   <issuer> error <CODE> <message>
+ * (the message can quote what a provider sent: escaped by printable(), so
+ * each provider stays on one line and no escape sequence reaches a terminal)
  * Exit 0 if every provider is ok, 1 if any failed (including a key set that
  * could not be written, or that has no usable key), 78 if leash.yaml is bad.
  */
@@ -58,7 +61,7 @@ export async function runJwks(ctx: CommandContext, io: JwksCommandIo = STDIO): P
     } catch (err) {
       const e = asLeashError(err, 'JWKS_FETCH_FAILED');
       failed++;
-      io.out(`${provider.issuer} error ${e.code} ${oneLine(e.message)}\n`);
+      io.out(`${provider.issuer} error ${e.code} ${printable(e.message, 1024)}\n`);
       continue;
     }
     io.out(`${provider.issuer} ok keys=${keys.length} kids=${keys.map((k) => k.kid).join(',')}${note}\n`);
@@ -66,7 +69,3 @@ export async function runJwks(ctx: CommandContext, io: JwksCommandIo = STDIO): P
   return failed === 0 ? EXIT.OK : EXIT.VERIFY_REFUSED;
 }
 
-/** Messages can quote provider text; keep each provider on exactly one line. */
-function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ');
-}

@@ -1,41 +1,113 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { CommandContext } from './context.js';
-import { AuditLog } from '../audit/log.js';
 import { DEFAULT_CONFIG_DIR, resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/load.js';
+import { DEFAULT_AUDIT_LOG, type LeashConfig } from '../config/types.js';
 import { LeashError, asLeashError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
-import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
-import { admitLogin } from '../session/login.js';
-import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyRequest } from '../verify/verify-login.js';
+import { FD_IO, auditLogPath, selfPath, type VerifyIo } from './verifier-process.js';
+import { answerFromMemo, saveMemo, type MemoKey } from '../verify/memo.js';
+import { usableVerifyState } from '../verify/state-dir.js';
+import type { AuditLog } from '../audit/log.js';
+import type { VerifyFacts, VerifyRequest } from '../verify/verify-login.js';
 
 /**
- * `leash verify USER KEY TYPE` (sshd's AuthorizedKeysCommand) and
- * `leash verify --explain --user USER --cert FILE`. On success exactly one
- * line on stdout; on any failure nothing on stdout, exit 1, one audit event
- * and one line on stderr (which sshd logs).
+ * `leash verify USER KEY TYPE`, sshd's AuthorizedKeysCommand (and, with
+ * --explain, verify-explain.ts). On success exactly one line on stdout; on
+ * any failure nothing on stdout, exit 1, one line on stderr (which sshd logs)
+ * and, where an audit log can be opened, one `verify.refused` event.
+ *
+ * In this order:
+ *  1. leash.yaml (a broken one refuses, and says why: refuseUnconfigured);
+ *  2. sshd's second call of a login is answered from the first (memo.ts):
+ *     nothing but node:fs is loaded for it, and nothing is logged again;
+ *  3. otherwise a full verification (verifyFully), whose modules are loaded
+ *     only now.
  */
-export async function runVerify(ctx: CommandContext): Promise<number> {
-  if (ctx.values['explain'] === true) return explain(ctx);
+export async function runVerify(ctx: CommandContext, io: VerifyIo = FD_IO): Promise<number> {
+  if (ctx.values['explain'] === true) return (await import('./verify-explain.js')).runVerifyExplain(ctx, io);
   if (ctx.positionals.length !== 3 || ctx.values['user'] !== undefined || ctx.values['cert'] !== undefined) {
     throw new LeashError('USAGE', 'usage: leash verify USER KEY_BASE64 KEY_TYPE (sshd: %u %k %t)');
   }
   const [user, keyBase64, keyType] = ctx.positionals as [string, string, string];
   const request: VerifyRequest = { user, keyBase64, keyType };
-  const facts: VerifyFacts = {};
-  let audit: AuditLog | undefined;
+
+  let configDir: string;
+  let config: LeashConfig;
   try {
-    const { verifyCtx, log, problems, configDir } = await setUp(ctx);
-    audit = log;
-    for (const p of problems) process.stderr.write(`leash: opkssh migration: ${p}\n`);
-    const result = await verifyLogin(request, verifyCtx, facts);
+    configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
+    config = await loadLeashConfig(configDir, true);
+  } catch (err) {
+    return refuseUnconfigured(ctx, io, request, asLeashError(err, 'INTERNAL'));
+  }
+
+  const euid = process.geteuid?.() ?? -1;
+  const state = usableVerifyState(config.runtimeDir, euid);
+  // Both calls of one login come from the same sshd process (the connection's), with the same arguments.
+  const memo: MemoKey | null = 'dir' in state ? { dir: state.dir, args: [String(process.ppid), configDir, user, keyType, keyBase64], euid, pid: process.pid } : null;
+  const remembered = memo === null ? null : answerFromMemo(memo, Date.now());
+  if (remembered !== null) {
+    io.out(`${remembered}\n`);
+    return EXIT.OK;
+  }
+
+  const facts: VerifyFacts = { warnings: 'problem' in state ? [`${state.problem.code}: ${state.problem.message}`] : [] };
+  return verifyFully(ctx, io, request, { configDir, config, stateDir: 'dir' in state ? state.dir : null, memo, facts });
+}
+
+interface FullVerification {
+  configDir: string;
+  config: LeashConfig;
+  stateDir: string | null;
+  memo: MemoKey | null;
+  facts: VerifyFacts;
+}
+
+/**
+ * Every check (verify-login.ts), then, for an accepted key: the audit event
+ * (no audit, no login), the memo for sshd's second call, the line. A refusal
+ * is logged with what was learnt before it. Anything else that may refuse a
+ * login belongs before the event; anything that records an accepted one,
+ * after it and before the line.
+ */
+async function verifyFully(ctx: CommandContext, io: VerifyIo, request: VerifyRequest, v: FullVerification): Promise<number> {
+  const [{ AuditLog: Log }, { verifyLogin }, { loadOpksshFiles }, { printable }, { admitLogin }] = await Promise.all([
+    import('../audit/log.js'),
+    import('../verify/verify-login.js'),
+    import('../verify/grants/opkssh-files.js'),
+    import('../encoding/printable.js'),
+    import('../session/login.js'),
+  ]);
+  const { facts } = v;
+  let audit: AuditLog;
+  try {
+    audit = Log.open(auditLogPath(ctx, v.config));
+  } catch (err) {
+    const e = asLeashError(err, 'AUDIT_UNWRITABLE');
+    io.err(`leash: verify refused (${e.code}): ${printable(e.message)}\n`);
+    return EXIT.VERIFY_REFUSED;
+  }
+  try {
+    const migrated = loadOpksshFiles(v.configDir, v.config);
+    for (const p of migrated.problems) io.err(`leash: opkssh migration: ${printable(p)}\n`);
+    const now = Math.floor(Date.now() / 1000);
+    const result = await verifyLogin(
+      request,
+      {
+        config: v.config,
+        migrated,
+        now,
+        leashPath: selfPath(),
+        configDir: v.configDir === DEFAULT_CONFIG_DIR ? undefined : v.configDir,
+        stateDir: v.stateDir,
+      },
+      facts,
+    );
     // Sessions (src/session/login.ts): refuse a revoked identity or user; record the login and its connection.
-    admitLogin({ configDir, runtimeDir: verifyCtx.config.runtimeDir, session: result.sessionId, identity: result.identity, user, profile: result.profile, expires: result.expiresAt, ppid: process.ppid, now: verifyCtx.now });
+    admitLogin({ configDir: v.configDir, runtimeDir: v.config.runtimeDir, session: result.sessionId, identity: result.identity, user: request.user, profile: result.profile, expires: result.expiresAt, ppid: process.ppid, now });
     // The decision is logged before sshd sees it: no audit, no login.
     audit.write({
       event: 'verify.accepted',
-      user,
+      user: request.user,
       identity: result.identity,
       session: result.sessionId,
       profile: result.profile,
@@ -43,99 +115,57 @@ export async function runVerify(ctx: CommandContext): Promise<number> {
       jwks: result.keySource,
       ...factFields(facts),
     });
-    process.stdout.write(`${result.line}\n`);
+    if (v.memo !== null) {
+      const unsaved = saveMemo(v.memo, result.line, Date.now());
+      if (unsaved !== null) io.err(`leash: verify memo not written (${unsaved.code}): ${printable(unsaved.message)}\n`);
+    }
+    io.out(`${result.line}\n`);
     return EXIT.OK;
   } catch (err) {
     const e = asLeashError(err, 'INTERNAL');
-    process.stderr.write(`leash: verify refused (${e.code}): ${e.message}\n`);
+    io.err(`leash: verify refused (${e.code}): ${printable(e.message)}\n`);
     try {
-      audit?.write({ event: 'verify.refused', user, reason: e.code, detail: e.message, ...factFields(facts) });
+      audit.write({ event: 'verify.refused', user: request.user, reason: e.code, detail: e.message, ...factFields(facts) });
     } catch (auditErr) {
-      process.stderr.write(`leash: audit log unwritable (${asLeashError(auditErr).code})\n`);
+      io.err(`leash: audit log unwritable (${asLeashError(auditErr).code})\n`);
     }
     return EXIT.VERIFY_REFUSED;
   } finally {
-    audit?.close();
+    audit.close();
   }
-}
-
-/** Configuration, opkssh rows, the audit log and this binary's path: everything a verification needs. */
-async function setUp(ctx: CommandContext): Promise<{ verifyCtx: VerifyContext; log: AuditLog; problems: string[]; configDir: string }> {
-  const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
-  const config = await loadLeashConfig(configDir, true);
-  const log = AuditLog.open((ctx.env['SSH_CONNECTION'] === undefined ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog);
-  const migrated = loadOpksshFiles(configDir, config);
-  return {
-    log,
-    configDir,
-    problems: migrated.problems,
-    verifyCtx: {
-      config,
-      migrated,
-      now: Math.floor(Date.now() / 1000),
-      leashPath: selfPath(),
-      configDir: configDir === DEFAULT_CONFIG_DIR ? undefined : configDir,
-    },
-  };
 }
 
 /**
- * The executable sshd should run as the forced command: this very binary
- * (resolved, as sshd resolves it). When running from sources instead of the
- * built executable, the entry script stands in.
+ * leash.yaml could not be loaded, so every login is refused: say why on
+ * stderr (sshd's log) and, since leash.yaml cannot say where its audit log
+ * is, in the default audit log (DEFAULT_AUDIT_LOG; LEASH_AUDIT_LOG outside
+ * an SSH session) if that can be opened.
  */
-function selfPath(): string {
-  let sea = false;
+async function refuseUnconfigured(ctx: CommandContext, io: VerifyIo, request: VerifyRequest, e: LeashError): Promise<number> {
+  const [{ AuditLog: Log }, { printable }] = await Promise.all([import('../audit/log.js'), import('../encoding/printable.js')]);
+  io.err(`leash: verify refused (${e.code}): ${printable(e.message)}\n`);
   try {
-    // node:sea exists from Node 20.12; isSea() tells the compiled executable apart.
-    sea = (process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined)?.isSea?.() === true;
-  } catch {
-    sea = false;
+    const audit = Log.open(auditLogPath(ctx, { auditLog: DEFAULT_AUDIT_LOG }));
+    try {
+      audit.write({ event: 'verify.refused', user: request.user, reason: e.code, detail: e.message });
+    } finally {
+      audit.close();
+    }
+  } catch (auditErr) {
+    io.err(`leash: audit log unwritable (${asLeashError(auditErr).code}): the refusal above is not in any audit log\n`);
   }
-  return realpathSync(sea ? process.execPath : resolve(process.argv[1] ?? process.execPath));
+  return EXIT.VERIFY_REFUSED;
 }
 
-function factFields(f: VerifyFacts): Record<string, string | undefined> {
-  return { key: f.fingerprint, key_id: f.keyId, iss: f.iss, sub: f.sub, email: f.email, jti: f.jti };
-}
-
-/** `verify --explain`: every check with pass/fail, for an operator debugging a refused login. */
-async function explain(ctx: CommandContext): Promise<number> {
-  const user = ctx.values['user'];
-  const certFile = ctx.values['cert'];
-  if (typeof user !== 'string' || typeof certFile !== 'string' || ctx.positionals.length > 0) {
-    throw new LeashError('USAGE', 'usage: leash verify --explain --user USER --cert FILE');
-  }
-  const out = (s: string): void => void process.stdout.write(`${s}\n`);
-  let request: VerifyRequest;
-  let verifyCtx: VerifyContext;
-  try {
-    // A -cert.pub line: "<type> <base64> [comment]".
-    const [keyType = '', keyBase64 = ''] = readFileSync(certFile, 'utf8').trim().split(/\s+/);
-    request = { user, keyBase64, keyType };
-    const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
-    const config = await loadLeashConfig(configDir, true);
-    const migrated = loadOpksshFiles(configDir, config);
-    for (const p of migrated.problems) out(`[warn] opkssh migration: ${p}`);
-    verifyCtx = {
-      config,
-      migrated,
-      now: Math.floor(Date.now() / 1000),
-      leashPath: selfPath(),
-      configDir: configDir === DEFAULT_CONFIG_DIR ? undefined : configDir,
-      report: (check, ok, detail) => out(`${ok ? '[ok]  ' : '[FAIL]'} ${check}: ${detail}`),
-    };
-  } catch (err) {
-    const e = asLeashError(err, 'INTERNAL');
-    out(`[FAIL] configuration: ${e.code}: ${e.message}`);
-    return EXIT.CONFIG;
-  }
-  try {
-    const r = await verifyLogin(request, verifyCtx);
-    out(`accepted; sshd would receive:\n${r.line}`);
-    return EXIT.OK;
-  } catch {
-    out('refused: sshd would receive nothing');
-    return EXIT.VERIFY_REFUSED;
-  }
+function factFields(f: VerifyFacts): Record<string, string | boolean | readonly string[] | undefined> {
+  return {
+    key: f.fingerprint,
+    key_id: f.keyId,
+    iss: f.iss,
+    sub: f.sub,
+    email: f.email,
+    email_verified: f.email === undefined ? undefined : f.emailVerified,
+    jti: f.jti,
+    warnings: f.warnings !== undefined && f.warnings.length > 0 ? f.warnings : undefined,
+  };
 }

@@ -1,4 +1,4 @@
-import { readdirSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_CONFIG_DIR, leashConfigPath } from '../config/dir.js';
 import { loadLeashConfigFromYaml } from '../config/parse.js';
@@ -15,7 +15,7 @@ import { MAX_CACHE_FILE_BYTES } from '../verify/keys/key-cache-files.js';
 import { FUTURE_SLACK, REFRESH_AGE, cacheFileStem, parseCacheRecord, readPinnedJwks } from '../verify/keys/provider-keys.js';
 import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
 import { chainFix, checkAuditLog, checkCaKey, checkClock, checkKrl, checkProviderKeys, checkRevocations, checkRuntimeDir, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
-import { readFileSync } from 'node:fs';
+
 import { caPaths, DEFAULT_CA_DIR } from '../ca/ca-key.js';
 import { readKrlVersion } from '../ca/krl.js';
 import { loginsDir, runningDir, sessionsDir, verifyStateDir } from '../runtime/layout.js';

@@ -1,3 +1,6 @@
+/** What marks text that was cut short, wherever leash cuts attacker text (here and in the audit writer). */
+export const TRUNCATED = '…[truncated]';
+
 /**
  * Attacker-controlled text (certificate fields, token claims, commands) as it
  * may appear in anything a person reads — a terminal, an audit line, `leash
@@ -12,7 +15,7 @@ export function printable(raw: string, maxChars = 4096): string {
     if (byte === 0x5c) out += '\\\\';
     else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
     else out += `\\x${byte.toString(16).padStart(2, '0')}`;
-    if (out.length >= maxChars) return out.slice(0, maxChars) + '…[truncated]';
+    if (out.length >= maxChars) return out.slice(0, maxChars) + TRUNCATED;
   }
   return out;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -8,9 +7,14 @@ import { basename, dirname, join } from 'node:path';
  * A concurrent reader sees the old file or the new one, never half of it, and
  * a crash leaves no torn file. Throws the system error (with its `code`); the
  * caller turns it into its own reason code.
+ *
+ * node:crypto (for the temporary name) is loaded here, when a file is
+ * written, not when this module is: readers of the compiled config and the
+ * verifier's memo import this module, and their paths must not pay for it.
  */
 export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
   const dir = dirname(path);
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
   const tmp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   let fd: number | null = null;
   try {

@@ -2,8 +2,8 @@ import type { ExpirationPolicy } from '../config/types.js';
 import { LeashError } from '../errors.js';
 
 /**
- * How far in the future a token's iat may lie (our clock behind the IdP's).
- * Used only to accept such a token, never to lengthen a session: expiry is
+ * How far in the future a token's iat or nbf may lie (our clock behind the
+ * IdP's). Used only to accept such a token, never to lengthen a session: expiry is
  * computed from iat/exp as they are, and a token is expired at its boundary
  * second (opkssh allows no skew at all and accepts the boundary second itself).
  */
@@ -20,12 +20,16 @@ export interface ExpiryInput {
   iat: number;
   /** The ID token's exp; required by `oidc` and `oidc_refreshed`. */
   exp?: number | undefined;
+  /** The ID token's nbf, when it has one (RFC 7519 §4.1.5: not accepted before it). */
+  nbf?: number | undefined;
   /**
    * exp of the refreshed ID token appended to the PK Token (`oidc_refreshed`).
    * The caller must have verified that token's signature, iss, aud and sub:
    * opkssh does not, leash must.
    */
   refreshedExp?: number | undefined;
+  /** nbf of that refreshed ID token, when it has one. */
+  refreshedNbf?: number | undefined;
   /** The grant's max_session in seconds, counted from now (login). */
   maxSession?: number | undefined;
 }
@@ -45,12 +49,17 @@ function seconds(value: number | undefined, what: string): number {
  *   oidc: exp;  oidc_refreshed: the later of exp and the refreshed token's exp;
  *   never: no policy end, so max_session or NEVER_SESSION_CAP_SECONDS.
  * Throws TOKEN_TIME_INVALID (bad numbers), TOKEN_ISSUED_IN_FUTURE (iat beyond
- * now + CLOCK_SKEW_SECONDS), TOKEN_EXPIRED (the result is not after now).
+ * now + CLOCK_SKEW_SECONDS), TOKEN_NOT_YET_VALID (nbf, of the token or of
+ * the refreshed one, beyond now + CLOCK_SKEW_SECONDS: the same skew rule as
+ * iat), TOKEN_EXPIRED (the result is not after now).
  */
 export function effectiveExpiry(input: ExpiryInput): number {
   const now = seconds(input.now, 'now');
   const iat = seconds(input.iat, 'iat');
   if (iat > now + CLOCK_SKEW_SECONDS) throw new LeashError('TOKEN_ISSUED_IN_FUTURE', `iat is ${iat - now}s in the future`);
+  for (const [nbf, what] of [[input.nbf, 'nbf'], [input.refreshedNbf, 'the refreshed ID token\'s nbf']] as const) {
+    if (nbf !== undefined && seconds(nbf, what) > now + CLOCK_SKEW_SECONDS) throw new LeashError('TOKEN_NOT_YET_VALID', `${what} is ${nbf - now}s in the future`);
+  }
   const maxSession = input.maxSession === undefined ? undefined : seconds(input.maxSession, 'max_session');
 
   let policyEnd: number;

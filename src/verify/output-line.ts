@@ -5,11 +5,10 @@ import { PRINCIPAL_NAME } from '../config/types.js';
 import { strictBase64 } from '../encoding/base64.js';
 import { LeashError } from '../errors.js';
 import { IDENTITY_LABEL } from './grants/identity.js';
+import { isSupportedKeyType } from './cert/ssh-cert.js';
 
 /** The principal opkssh ≥ 0.14 puts in certs by default: "valid for any user the verifier allows". */
 const WILDCARD_PRINCIPAL = 'opkssh-wildcard';
-/** Signature-key types opkssh certificates carry (ECDSA P-256 by default, Ed25519 with -t ed25519). */
-const SIGNATURE_KEY_TYPES: readonly string[] = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
 
 export const SESSION_ID = /^[0-9a-f]{32}$/;
 /** Absolute paths from a shell-inert alphabet: nothing sshd's option parser or `$SHELL -c` would interpret. */
@@ -91,13 +90,16 @@ export function safePath(what: string, p: string): string {
 
 /**
  * The single line `leash verify` prints for sshd:
- *   cert-authority,principals="<p>",restrict,expiry-time="<YYYYMMDDHHMMSSZ>",
+ *   cert-authority,principals="<p>",restrict,pty,expiry-time="<YYYYMMDDHHMMSSZ>",
  *   command="<leash> shell --profile <p> --identity <id> --session <sid> --expires <unix>[ --config-dir <dir>]" <type> <base64>
- * `restrict` turns off pty, forwarding, agent, X11 and user rc; command= makes
- * leash the only program the key can start. sshd runs that command through
- * the user's login shell (`$SHELL -c`), so every interpolated value is checked
- * against an alphabet with nothing to interpret or quote, in both sshd's option
- * syntax and sh; anything else throws OUTPUT_UNSAFE. Nothing is escaped.
+ * `restrict` turns off pty, forwarding, agent, X11 and user rc, and `pty`
+ * then allows a pty again (agent harnesses pass `ssh -t`; leash shell relays
+ * between the pty and the command's pipes, never giving the terminal to the
+ * command); command= makes leash the only program the key can start. sshd
+ * runs that command through the user's login shell (`$SHELL -c`), so every
+ * interpolated value is checked against an alphabet with nothing to
+ * interpret or quote, in both sshd's option syntax and sh; anything else
+ * throws OUTPUT_UNSAFE. Nothing is escaped.
  */
 export function buildAuthorizedLine(input: AuthorizedLineInput): string {
   const principal = linePrincipal(input.certPrincipals, input.localUser);
@@ -106,12 +108,12 @@ export function buildAuthorizedLine(input: AuthorizedLineInput): string {
   if (!PROFILE_NAME.test(input.profile)) unsafe('profile', input.profile);
   if (!IDENTITY_LABEL.test(input.identity)) unsafe('identity', input.identity);
   if (!SESSION_ID.test(input.sessionId)) unsafe('session id', input.sessionId);
-  if (!SIGNATURE_KEY_TYPES.includes(input.keyType)) unsafe('key type', input.keyType);
+  if (!isSupportedKeyType(input.keyType)) unsafe('key type', input.keyType);
   checkKeyBlob(input.keyType, input.keyBase64);
 
   let command = `${leash} shell --profile ${input.profile} --identity ${input.identity} --session ${input.sessionId} --expires ${input.expiresAt}`;
   if (input.configDir !== undefined) command += ` --config-dir ${safePath('config dir', input.configDir)}`;
-  return `cert-authority,principals="${principal}",restrict,expiry-time="${expiry}",command="${command}" ${input.keyType} ${input.keyBase64}`;
+  return `cert-authority,principals="${principal}",restrict,pty,expiry-time="${expiry}",command="${command}" ${input.keyType} ${input.keyBase64}`;
 }
 
 /** Canonical base64 of an SSH public-key blob whose leading type string is keyType. */

@@ -6,10 +6,10 @@ import { authorize } from './grants/authorize.js';
 import { effectiveExpiry } from './expiry.js';
 import { buildAuthorizedLine, newSessionId } from './output-line.js';
 import { isSelfSigned, verifyCertificateSignature } from './cert/cert-signature.js';
-import { identityClaims, identityLabel } from './grants/identity.js';
+import { identityClaims, identityLabel, isEmailVerified } from './grants/identity.js';
 import { assertCertKeyMatchesUpk } from './token/jwk.js';
 import { isJwsAlg, verifyJwsSignature, type JsonObject } from './token/jws.js';
-import { getSigningKey, type SigningKey } from './keys/provider-keys.js';
+import { getSigningKey, type JwksWarning, type SigningKey } from './keys/provider-keys.js';
 import { parsePkToken, verifyCic, verifyOpSignature, type PkToken } from './token/pk-token.js';
 import { openpubkeyPkt, parseSshdCertificate, type SshCertificate } from './cert/ssh-cert.js';
 
@@ -33,6 +33,12 @@ export interface VerifyContext {
   leashPath: string;
   /** Written into the forced command when it is not the default. */
   configDir: string | undefined;
+  /**
+   * The verifier's state directory (usableVerifyState) for the provider-key
+   * fetch throttle; null when there is none: then no key is fetched on the
+   * login path.
+   */
+  stateDir: string | null;
   /** Receives each check as it passes or fails (for `verify --explain` and the audit). */
   report?: (check: string, ok: boolean, detail: string) => void;
   /** Provider keys; the real JWKS cache unless a test substitutes its own. */
@@ -55,7 +61,14 @@ export interface VerifyFacts {
   iss?: string;
   sub?: string;
   email?: string;
+  emailVerified?: boolean;
   jti?: string;
+  /**
+   * What degraded without deciding the outcome, as "CODE: message" (an
+   * unwritable key cache, a throttled or failed fetch, no state directory).
+   * The caller may add its own before calling; verifyLogin appends.
+   */
+  warnings?: string[];
 }
 
 /**
@@ -102,6 +115,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
   facts.sub = str(pkt.payload['sub']);
   facts.email = str(pkt.payload['email']);
   facts.jti = str(pkt.payload['jti']);
+  facts.emailVerified = isEmailVerified(pkt.payload['email_verified']);
   const cic = await check('CIC signature', () => verifyCic(pkt), (c) => `${c.alg} by the client key`);
 
   const provider = await check('issuer', () => {
@@ -118,7 +132,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
     // friends never reach the JWKS (CVE-2025-3757 was an unknown alg skipping verification).
     if (!isJwsAlg(pkt.op.alg)) throw new LeashError('JWS_ALG_UNSUPPORTED', `provider signature alg ${JSON.stringify(pkt.op.alg ?? null)} is not one of RS256, PS256, ES256, EdDSA`);
     if (pkt.op.kid === undefined) throw new LeashError('JWS_KID_MISSING', 'the provider signature names no kid');
-    const k = await (ctx.signingKey ?? getSigningKey)(provider, pkt.op.kid, { cacheDir: ctx.config.jwksCacheDir, maxStale: ctx.config.maxStale, now });
+    const k = await keyFor(provider, pkt.op.kid, ctx, facts);
     verifyOpSignature(pkt, k.jwk);
     return k;
   }, (k) => `${pkt.op.alg} kid ${pkt.op.kid} (keys from ${k.source}${k.age === null ? '' : `, ${k.age}s old`})`);
@@ -127,12 +141,14 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
     if (pkt.payload['nonce'] !== cic.commitment) throw new LeashError('NONCE_MISMATCH', 'the ID token nonce does not commit to this client key');
   }, () => 'nonce = SHA3-256(CIC header)');
 
-  const refreshedExp = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
-    ? await check('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, now), (exp) => `valid until ${new Date(exp * 1000).toISOString()}`)
+  const refreshed = provider.expiration === 'oidc_refreshed' && pkt.refreshedIdToken
+    ? await check('refreshed ID token', () => verifyRefreshed(pkt, provider, ctx, facts), (r) => `valid until ${new Date(r.exp * 1000).toISOString()}`)
     : undefined;
 
-  await check('expiry', () => effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp }),
-    (t) => `${provider.expiration}: valid until ${new Date(t * 1000).toISOString()}`);
+  const times = await check('expiry', () => {
+    const t = { policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), nbf: optInt(pkt.payload['nbf']), refreshedExp: refreshed?.exp, refreshedNbf: refreshed?.nbf };
+    return { ...t, end: effectiveExpiry(t) };
+  }, (t) => `${provider.expiration}: valid until ${new Date(t.end * 1000).toISOString()}`);
 
   await check('key binding', () => assertCertKeyMatchesUpk(cert.publicKey, cic.upk), () => 'certificate key = upk');
 
@@ -144,7 +160,7 @@ export async function verifyLogin(req: VerifyRequest, ctx: VerifyContext, facts:
   }, ({ grant: g }) => `granted ${req.user} by ${g.source}, profile ${g.profile}`);
 
   return await check('authorized_keys line', () => {
-    const expiresAt = effectiveExpiry({ policy: provider.expiration, now, iat: int(pkt.payload['iat']), exp: optInt(pkt.payload['exp']), refreshedExp, maxSession: grant.maxSession });
+    const expiresAt = effectiveExpiry({ ...times, maxSession: grant.maxSession });
     const identity = identityLabel(claims);
     const sessionId = newSessionId();
     const line = buildAuthorizedLine({
@@ -176,18 +192,34 @@ function assertAudience(payload: JsonObject, clientId: string): void {
  * to the same standard as the original: the provider's signature, the same
  * issuer, our audience and the same subject. opkssh checks only its exp.
  */
-async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: VerifyContext, now: number): Promise<number> {
+async function verifyRefreshed(pkt: PkToken, provider: ProviderConfig, ctx: VerifyContext, facts: VerifyFacts): Promise<{ exp: number; nbf: number | undefined }> {
   const r = pkt.refreshedIdToken!;
   const alg = r.header['alg'];
   const kid = r.header['kid'];
   if (!isJwsAlg(alg)) throw new LeashError('JWS_ALG_UNSUPPORTED', `refreshed ID token alg ${JSON.stringify(alg ?? null)} is not supported`);
   if (typeof kid !== 'string') throw new LeashError('JWS_KID_MISSING', 'the refreshed ID token names no kid');
-  const key = await (ctx.signingKey ?? getSigningKey)(provider, kid, { cacheDir: ctx.config.jwksCacheDir, maxStale: ctx.config.maxStale, now });
+  const key = await keyFor(provider, kid, ctx, facts);
   verifyJwsSignature(alg, key.jwk, `${r.headerB64}.${r.payloadB64}`, r.signature);
   if (r.payload['iss'] !== pkt.payload['iss']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another issuer');
   if (r.payload['sub'] !== pkt.payload['sub']) throw new LeashError('REFRESHED_TOKEN_INVALID', 'refreshed ID token has another subject');
   assertAudience(r.payload, provider.clientId);
-  return int(r.payload['exp']);
+  return { exp: int(r.payload['exp']), nbf: optInt(r.payload['nbf']) };
+}
+
+/**
+ * The provider key with this kid, through the key cache and the fetch
+ * throttle; every warning it gives is added to facts.warnings as it happens,
+ * so a refusal's audit event has them as well as an acceptance's.
+ */
+async function keyFor(provider: ProviderConfig, kid: string, ctx: VerifyContext, facts: VerifyFacts): Promise<SigningKey> {
+  const warnings: JwksWarning[] = [];
+  try {
+    return await (ctx.signingKey ?? getSigningKey)(provider, kid, { cacheDir: ctx.config.jwksCacheDir, maxStale: ctx.config.maxStale, now: ctx.now, stateDir: ctx.stateDir, warnings });
+  } finally {
+    // One per code (the caller's own come first): the refusal's detail says the rest.
+    const seen = facts.warnings ?? [];
+    facts.warnings = [...seen, ...warnings.filter((w) => !seen.some((s) => s.startsWith(`${w.code}:`))).map((w) => `${w.code}: ${w.message}`)];
+  }
 }
 
 /** OpenSSH-style key fingerprint: SHA256:<unpadded base64>. */
@@ -200,7 +232,7 @@ function str(v: unknown): string | undefined {
 }
 
 function int(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new LeashError('TOKEN_TIME_INVALID', 'iat/exp must be integers');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new LeashError('TOKEN_TIME_INVALID', 'iat, exp and nbf must be integers');
   return v;
 }
 

@@ -114,3 +114,22 @@ t.test('configuration errors exit 78; wrong arguments are usage errors', async (
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+t.test('what a provider sends is escaped in the output: one line per provider, no escape sequence', async (t) => {
+  const { createServer } = await import('node:http');
+  const evil = '\u001b[2J\u001b]0;owned\u0007\nhttps://x ok keys=1 kids=fake\u202e';
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ issuer: evil, jwks_uri: 'http://127.0.0.1:1/jwks' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const { confDir } = await setup(t, (cache) => [`providers:`, `  - { issuer: "${issuer}", client_id: c, expiration: 24h }`, `jwks_cache_dir: ${cache}`, ''].join('\n'));
+  const r = await run(confDir);
+  t.equal(r.code, 1);
+  t.equal(r.out.split('\n').length, 2, 'exactly one line');
+  t.match(r.out, new RegExp(`^${issuer.replace(/[.]/g, '\\.')} error DISCOVERY_ISSUER_MISMATCH `));
+  t.notMatch(r.out, /[\u0000-\u0009\u000b-\u001f\u007f\u202e]/, 'no control or bidi character');
+  t.match(r.out, /\\\\u001b\[2J/, 'the escape sequence is shown, escaped');
+});

@@ -93,3 +93,4 @@ t.test('checkClock', async (t) => {
   t.equal(checkClock(1_000_000_000, true).status, 'fail');
   t.equal(checkClock(5_000_000_000, true).status, 'fail');
 });
+

@@ -40,7 +40,12 @@ async function setUp(t: Tap) {
 
   // ID tokens normally live an hour; one login below asks for a 1-second token.
   let idTokenTtl = 3600;
-  const op = await startProvider({ idTokenTtl: () => idTokenTtl });
+  // A provider that lets a user choose a sub spelled like someone else's email (the reported impersonation):
+  // the account "alice@example.com" has sub "alice@example.com" and mallory's unverified address.
+  const op = await startProvider({
+    idTokenTtl: () => idTokenTtl,
+    accountClaims: (login) => (login === 'alice@example.com' ? { email: 'mallory@example.com', email_verified: false } : {}),
+  });
   t.teardown(op.stop);
 
   const bin = await installBinary(LEASH);
@@ -55,6 +60,12 @@ async function setUp(t: Tap) {
   await mkdir(cache, { mode: 0o755 });
   await chown(cache, akc.uid, akc.gid); // cache-store accepts root or the user leash runs as
   await chmod(cache, 0o755);
+  // runtime_dir (root 0755) and the verifier's state in it (leash-akc, 0700): the memo and the fetch throttle.
+  const runtimeDir = join(cfg.path, 'run');
+  await mkdir(join(runtimeDir, 'verify'), { recursive: true, mode: 0o700 });
+  await chmod(runtimeDir, 0o755);
+  await chown(join(runtimeDir, 'verify'), akc.uid, akc.gid);
+  await chmod(join(runtimeDir, 'verify'), 0o700);
   // Appended to by leash-akc (verify.*) and by the session user (shell.*). 0666
   // only for this test: the real permission model (a shared group) comes with install.sh.
   await writeFile(audit, '', { mode: 0o666 });
@@ -76,11 +87,12 @@ async function setUp(t: Tap) {
     grants: [
       { identity: 'alice@example.com', principals: [AGENT] },
       { identity: 'bob@example.com', principals: ['someone-else'] },
-      { identity: 'mallory@example.com', principals: [AGENT] },
+      { identity: 'trudy@example.com', principals: [AGENT] },
     ],
-    denyIdentities: ['mallory@example.com'],
+    denyIdentities: ['trudy@example.com'],
     auditLog: audit,
     jwksCacheDir: cache,
+    runtimeDir,
   });
   await writeFile(join(cfg.path, 'leash.yaml'), `${yaml}runtime_dir: ${runtime}\n`, { mode: 0o644 });
   await chmod(join(cfg.path, 'leash.yaml'), 0o644);
@@ -93,7 +105,8 @@ async function setUp(t: Tap) {
   idTokenTtl = 1;
   const expired = await mintLogin(op, 'alice', { dir: keyDir, name: 'alice-expired' });
   idTokenTtl = 3600;
-  const [alice, bob, carol, mallory] = await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((u) => mintLogin(op, u, { dir: keyDir, name: u })));
+  const [alice, bob, carol, trudy] = await Promise.all(['alice', 'bob', 'carol', 'trudy'].map((u) => mintLogin(op, u, { dir: keyDir, name: u })));
+  const impostor = await mintLogin(op, 'alice@example.com', { dir: keyDir, name: 'impostor' });
 
   const sshd = await startSshd({
     // sshd passes only the tokens given here; the global --config-dir stands before the command.
@@ -105,13 +118,13 @@ async function setUp(t: Tap) {
     if (!t.passing()) console.error(`--- sshd log (${sshd.configPath}) ---\n${sshd.log()}\n--- audit ---\n${await readFile(audit, 'utf8').catch(() => '')}`);
     await sshd.stop();
   });
-  return { op, sshd, audit, alice: alice!, bob: bob!, carol: carol!, mallory: mallory!, expired };
+  return { op, sshd, audit, alice: alice!, bob: bob!, carol: carol!, trudy: trudy!, impostor, expired };
 }
 
 const env = await setUpOrSkip(t, skip, setUp);
 
 if (env) {
-  const { op, sshd, audit, alice, bob, carol, mallory, expired } = env;
+  const { op, sshd, audit, alice, bob, carol, trudy, impostor, expired } = env;
   const login = (m: MintedLogin, command: string): Promise<SshResult> => sshd.ssh({ user: AGENT, key: m.keyPath, cert: m.certPath, command });
   const readAudit = async (): Promise<Record<string, unknown>[]> =>
     (await readFile(audit, 'utf8'))
@@ -141,7 +154,27 @@ if (env) {
   await t.test('refused identities get Permission denied', async (t) => {
     refusedLogin(t, await login(bob, 'uptime'), 'bob (granted another local user)');
     refusedLogin(t, await login(carol, 'uptime'), 'carol (no grant)');
-    refusedLogin(t, await login(mallory, 'uptime'), 'mallory (deny-listed, despite a grant)');
+    refusedLogin(t, await login(trudy, 'uptime'), 'trudy (deny-listed, despite a grant)');
+  });
+
+  await t.test('the reported impersonation: sub "alice@example.com" with mallory\'s unverified email gets no grant of alice\'s', async (t) => {
+    const claims = JSON.parse(Buffer.from(impostor.idToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    t.match(claims, { sub: 'alice@example.com', email: 'mallory@example.com', email_verified: false }, 'the provider issued exactly that token');
+    refusedLogin(t, await login(impostor, 'uptime'), 'the impostor');
+    const events = await readAudit();
+    const theirs = events.filter((l) => l['sub'] === 'alice@example.com');
+    t.ok(theirs.length > 0, 'refused and logged', { audit: events });
+    for (const e of theirs) {
+      t.match(e, { event: 'verify.refused', reason: 'NO_GRANT', sub: 'alice@example.com', email: 'mallory@example.com', email_verified: false }, 'the audit names who really logged in');
+      t.notOk('identity' in e, 'and no identity label of alice\'s');
+    }
+  });
+
+  await t.test('ssh -tt works: the line allows a pty', async (t) => {
+    const r = await sshd.ssh({ user: AGENT, key: alice.keyPath, cert: alice.certPath, command: 'uptime', tty: 'force' });
+    t.equal(r.code, 0, 'exit 0', detail(r));
+    t.match(r.stdout, /load average/, 'uptime ran');
+    t.notMatch(r.stderr, /PTY allocation request failed/);
   });
 
   await t.test('an expired ID token is refused', async (t) => {
@@ -151,19 +184,20 @@ if (env) {
     refusedLogin(t, await login(expired, 'uptime'), 'alice with a token past its exp');
   });
 
-  await t.test('the audit log ties the shell session to the verification', async (t) => {
+  await t.test('the audit log ties the shell session to the verification: one login, one verify.accepted', async (t) => {
     const lines = await readAudit();
     const dump = { audit: lines };
     const accepted = lines.filter((l) => l['event'] === 'verify.accepted');
-    // Two alice logins, and sshd runs the AuthorizedKeysCommand twice per login (query, then signed request).
-    t.equal(accepted.length, 4, 'two verify.accepted per login', dump);
+    // Three alice logins (uptime, cat, the -tt one); sshd runs the AuthorizedKeysCommand twice per login
+    // (query, then signed request) and the second call is answered from the first: one event per login.
+    t.equal(accepted.length, 3, 'one verify.accepted per login', dump);
     for (const a of accepted) {
-      t.match(a, { user: AGENT, identity: 'alice@example.com', profile: 'diagnostic', iss: op.issuer, sub: 'alice', email: 'alice@example.com', key_id: 'alice@example.com' });
+      t.match(a, { user: AGENT, identity: 'alice@example.com', profile: 'diagnostic', iss: op.issuer, sub: 'alice', email: 'alice@example.com', email_verified: true, key_id: 'alice@example.com' });
       t.match(a['session'], /^[0-9a-f]{32}$/);
       t.match(a['key'], /^SHA256:[A-Za-z0-9+/]{43}$/);
     }
     const sessions = new Set(accepted.map((a) => a['session']));
-    t.equal(sessions.size, accepted.length, 'every verification has its own session id');
+    t.equal(sessions.size, accepted.length, 'every login has its own session id');
 
     const allowed = lines.find((l) => l['event'] === 'shell.allowed' && l['command'] === 'uptime');
     const denied = lines.find((l) => l['event'] === 'shell.denied' && l['command'] === 'cat /etc/shadow');
@@ -175,8 +209,9 @@ if (env) {
     for (const s of [allowed, denied]) t.equal(s?.['identity'], 'alice@example.com', 'the shell event names the identity');
     // What sshd itself ran: the forced command of each accepted login carries the session id.
     const forced = [...sshd.log().matchAll(/forced-command \(key-option\) '[^']* shell --profile diagnostic --identity alice@example\.com --session ([0-9a-f]{32}) /g)].map((m) => m[1]);
-    t.equal(forced.length, 2, 'sshd started two sessions with a forced command');
-    t.same(forced, [allowed?.['session'], denied?.['session']], "sshd's forced commands carry the sessions the shell logged");
+    t.equal(forced.length, 3, 'sshd started three sessions with a forced command');
+    t.same(forced.slice(0, 2), [allowed?.['session'], denied?.['session']], "sshd's forced commands carry the sessions the shell logged");
+    t.same(forced, accepted.map((a) => a['session']), "and each forced command's --session is its login's verify.accepted session");
     const finished = lines.find((l) => l['event'] === 'shell.finished' && l['session'] === allowed?.['session']);
     t.equal(finished?.['exit'], 0, 'uptime finished with 0 in the same session', dump);
 
@@ -184,13 +219,13 @@ if (env) {
     const reasonFor = (email: string): unknown[] => refused.filter((l) => l['email'] === email).map((l) => l['reason']);
     t.ok(reasonFor('bob@example.com').includes('GRANT_OTHER_USER'), 'bob: GRANT_OTHER_USER', dump);
     t.ok(reasonFor('carol@example.com').includes('NO_GRANT'), 'carol: NO_GRANT', dump);
-    t.ok(reasonFor('mallory@example.com').includes('DENY_IDENTITY'), 'mallory: DENY_IDENTITY', dump);
+    t.ok(reasonFor('trudy@example.com').includes('DENY_IDENTITY'), 'trudy: DENY_IDENTITY', dump);
     const expiredFp = refused.filter((l) => l['reason'] === 'TOKEN_EXPIRED');
     t.equal(expiredFp.length >= 1 && expiredFp.every((l) => l['email'] === 'alice@example.com'), true, 'the expired token: TOKEN_EXPIRED', dump);
     for (const l of refused) t.equal(l['user'], AGENT);
 
     const text = await readFile(audit, 'utf8');
-    for (const m of [alice, bob, carol, mallory, expired]) {
+    for (const m of [alice, bob, carol, trudy, impostor, expired]) {
       t.notOk(text.includes(m.idToken.split('.')[2]!), 'no ID token signature in the audit log');
       t.notOk(text.includes(m.compact), 'no PK Token in the audit log');
     }

@@ -34,7 +34,8 @@ for (const alg of ['RS256', 'ES256', 'EdDSA'] as SigningAlg[]) {
     t.equal(payload['email'], 'alice@example.com');
     t.equal(payload['iss'], op.issuer);
     t.equal(payload['aud'], op.clientId);
-    const got = await getSigningKey({ issuer: op.issuer }, header.kid, { cacheDir, maxStale: 7 * 86400, now: Math.floor(Date.now() / 1000) });
+    // The cache dir doubles as the verifier state directory (the fetch throttle's records) here.
+    const got = await getSigningKey({ issuer: op.issuer }, header.kid, { cacheDir, maxStale: 7 * 86400, now: Math.floor(Date.now() / 1000), stateDir: cacheDir });
     t.equal(got.source, 'fetched');
     t.ok(verifyJws(idToken, got.jwk), 'signature verifies with the key leash returned');
   });

@@ -39,6 +39,14 @@ export interface ProviderOptions {
    * can hand out a short-lived token for an expiry test and normal ones otherwise.
    */
   idTokenTtl?: number | (() => number);
+  /**
+   * The claims of the account a login names (default: sub = the login name,
+   * email <name>@example.com, email_verified true). For providers whose users
+   * influence their own claims: e.g. a login "alice@example.com" with
+   * `{ email: 'mallory@example.com', email_verified: false }` gets
+   * sub "alice@example.com" and mallory's unverified address.
+   */
+  accountClaims?: (login: string) => { email?: string; email_verified?: boolean | string };
 }
 
 export interface TestProvider {
@@ -131,7 +139,7 @@ export async function startProvider(opts: ProviderOptions = {}): Promise<TestPro
       conformIdTokenClaims: false,
       findAccount: async (_ctx: unknown, id: string) => ({
         accountId: id,
-        claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true }),
+        claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true, ...opts.accountClaims?.(id) }),
       }),
       features: { devInteractions: { enabled: true } },
       pkce: { required: () => true },

@@ -183,7 +183,7 @@ async function writeKeyFiles(key: ClientKey, path: string): Promise<string> {
 }
 
 /** A real login at `provider` as `user`, packaged as an opkssh certificate. */
-export async function mintLogin(provider: TestProvider, user: string, opts: MintOptions): Promise<MintedLogin> {
+export async function mintLogin(provider: Pick<TestProvider, 'login'>, user: string, opts: MintOptions): Promise<MintedLogin> {
   const key = clientKey(opts.keyType ?? 'ecdsa');
   const header = cicHeader(key);
   const nonce = cicCommitmentOf(opts.nonceForOtherKey ? cicHeader(clientKey(key.type)) : header);

@@ -39,3 +39,13 @@ t.test('expired, future and malformed times', async (t) => {
   // @ts-expect-error an unknown policy string fails closed
   t.throws(() => effectiveExpiry({ policy: 'forever', now: NOW, iat: NOW }), { code: 'TOKEN_TIME_INVALID' });
 });
+
+t.test('nbf: refused while in the future beyond the skew, as iat is (RFC 7519 §4.1.5)', async (t) => {
+  const iat = NOW - 600;
+  t.equal(effectiveExpiry({ policy: '24h', now: NOW, iat, nbf: NOW - 1 }), iat + 86400, 'nbf passed');
+  t.equal(effectiveExpiry({ policy: '24h', now: NOW, iat, nbf: NOW + CLOCK_SKEW_SECONDS }), iat + 86400, 'within the skew');
+  t.throws(() => effectiveExpiry({ policy: '24h', now: NOW, iat, nbf: NOW + CLOCK_SKEW_SECONDS + 1 }), { code: 'TOKEN_NOT_YET_VALID' });
+  t.throws(() => effectiveExpiry({ policy: 'oidc', now: NOW, iat, exp: NOW + 7200, nbf: NOW + 3600 }), { code: 'TOKEN_NOT_YET_VALID' }, 'whatever the policy');
+  t.throws(() => effectiveExpiry({ policy: 'oidc_refreshed', now: NOW, iat, exp: NOW - 5, refreshedExp: NOW + 900, refreshedNbf: NOW + 600 }), { code: 'TOKEN_NOT_YET_VALID' }, 'the refreshed token too');
+  for (const bad of [0, -1, 1.5, 2 ** 60]) t.throws(() => effectiveExpiry({ policy: '24h', now: NOW, iat, nbf: bad }), { code: 'TOKEN_TIME_INVALID' }, `nbf ${bad}`);
+});

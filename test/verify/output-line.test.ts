@@ -33,10 +33,10 @@ const base: AuthorizedLineInput = {
 t.test('typical line', async (t) => {
   t.equal(
     buildAuthorizedLine(base),
-    `cert-authority,principals="opkssh-wildcard",restrict,expiry-time="20251009095320Z",command="/usr/local/bin/leash shell --profile deployer --identity alice@example.com --session 0123456789abcdef0123456789abcdef --expires ${NOW + 3600}" ssh-ed25519 ${ED}`,
+    `cert-authority,principals="opkssh-wildcard",restrict,pty,expiry-time="20251009095320Z",command="/usr/local/bin/leash shell --profile deployer --identity alice@example.com --session 0123456789abcdef0123456789abcdef --expires ${NOW + 3600}" ssh-ed25519 ${ED}`,
   );
   const line = buildAuthorizedLine({ ...base, certPrincipals: ['deploy', 'opkssh-wildcard'], configDir: '/etc/leash-test', keyType: 'ecdsa-sha2-nistp256', keyBase64: EC, identity: 'repo:org/x:ref:refs/heads/main' });
-  t.match(line, /^cert-authority,principals="deploy",restrict,/);
+  t.match(line, /^cert-authority,principals="deploy",restrict,pty,/);
   t.match(line, / --expires \d+ --config-dir \/etc\/leash-test" ecdsa-sha2-nistp256 [A-Za-z0-9+/=]+$/);
   t.notMatch(line, /\n/);
 });

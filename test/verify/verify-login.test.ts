@@ -6,7 +6,7 @@
  * what sshd and the audit log see (stdout, exit status, verify.* events).
  */
 import t, { type Test as Tap } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,15 @@ import type { CommandContext } from '../../src/commands/context.js';
 import { parseLeashConfig } from '../../src/config/parse.js';
 import type { LeashConfig } from '../../src/config/types.js';
 import { runVerify } from '../../src/commands/verify.js';
-import { REFETCH_INTERVAL, REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
+import type { VerifyIo } from '../../src/commands/verifier-process.js';
+import { REFETCH_INTERVAL } from '../../src/verify/keys/fetch-throttle.js';
+import { REFRESH_AGE } from '../../src/verify/keys/provider-keys.js';
 import { verifyLogin, type VerifyContext, type VerifyFacts, type VerifyResult } from '../../src/verify/verify-login.js';
+import { localIssuer, type LocalIssuer } from '../helpers/local-issuer.js';
 import { signingKey, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, sshFingerprint, tamperKeyId, type MintOptions, type MintedLogin } from '../helpers/pktoken.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
+import { verifierConfig } from '../helpers/verifier-config.js';
 
 const LEASH_PATH = '/usr/local/bin/leash';
 const CONFIG_DIR = '/etc/leash-test';
@@ -29,7 +33,7 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 function lineRe(leashPath: string, configDir: string | undefined, principal = 'opkssh-wildcard', keyType = 'ecdsa-sha2-nistp256'): RegExp {
   const dir = configDir === undefined ? '' : ` --config-dir ${esc(configDir)}`;
   return new RegExp(
-    `^cert-authority,principals="${esc(principal)}",restrict,expiry-time="\\d{14}Z",` +
+    `^cert-authority,principals="${esc(principal)}",restrict,pty,expiry-time="\\d{14}Z",` +
       `command="${esc(leashPath)} shell --profile diagnostic --identity alice@example\\.com --session [0-9a-f]{32} --expires \\d+${dir}" ` +
       `${esc(keyType)} [A-Za-z0-9+/=]+$`,
   );
@@ -58,6 +62,7 @@ interface ConfigOptions {
   maxSession?: string;
   cacheDir?: string;
   auditLog?: string;
+  runtimeDir?: string;
 }
 
 /** leash.yaml text: alice → agent (+root), bob → someone-else, mallory granted but deny-listed, root deny-listed. */
@@ -78,6 +83,7 @@ function configYaml(p: TestProvider, o: ConfigOptions = {}): string {
     '  users: [root]',
     `jwks_cache_dir: ${o.cacheDir ?? sharedCache}`,
     ...(o.auditLog === undefined ? [] : [`audit_log: ${o.auditLog}`]),
+    ...(o.runtimeDir === undefined ? [] : [`runtime_dir: ${o.runtimeDir}`]),
     '',
   ].join('\n');
 }
@@ -88,8 +94,14 @@ function config(o: ConfigOptions = {}, p: TestProvider = op): LeashConfig {
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
+/** The verifier state directory (fetch throttle) that goes with a cache dir: `<dir>.state`, 0700. */
+function stateOf(cacheDir: string): string {
+  mkdirSync(`${cacheDir}.state`, { recursive: true, mode: 0o700 });
+  return `${cacheDir}.state`;
+}
+
 function ctx(o: ConfigOptions = {}, over: Partial<VerifyContext> = {}, p: TestProvider = op): VerifyContext {
-  return { config: config(o, p), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, ...over };
+  return { config: config(o, p), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, stateDir: stateOf(o.cacheDir ?? sharedCache), ...over };
 }
 
 const mint = (user: string, o: Partial<MintOptions> = {}, p: TestProvider = op): Promise<MintedLogin> => mintLogin(p, user, { dir: keysDir, ...o });
@@ -116,7 +128,7 @@ t.test('granted identity: one authorized_keys line, the certificate key at its e
 t.test('facts for the audit are gathered without a report callback', async (t) => {
   const facts: VerifyFacts = {};
   await t.rejects(verifyLogin({ user: 'nobody-granted', keyBase64: alice.keyBase64, keyType: alice.keyType }, ctx(), facts), { code: 'GRANT_OTHER_USER' });
-  t.same(facts, { fingerprint: await sshFingerprint(alice.pubPath), keyId: 'alice@example.com', iss: op.issuer, sub: 'alice', email: 'alice@example.com', jti: undefined });
+  t.same(facts, { fingerprint: await sshFingerprint(alice.pubPath), keyId: 'alice@example.com', iss: op.issuer, sub: 'alice', email: 'alice@example.com', emailVerified: true, jti: undefined, warnings: [] });
 });
 
 t.test('a second verification asks the provider nothing and gets a new session', async (t) => {
@@ -228,6 +240,33 @@ t.test('provider down: a warm cache carries on, no cache refuses', async (t) => 
   await t.rejects(verify(m, ctx({ cacheDir: freshCache() }, {}, p)), { code: 'JWKS_UNAVAILABLE' });
 });
 
+// ------------------------------------- token content: a local issuer, its key pinned
+
+/** A VerifyContext for a localIssuer whose key is pinned in a root-owned jwks_file; the grants are configYaml's. */
+async function pinnedCtx(t: Tap, issuer: LocalIssuer, over: Partial<VerifyContext> = {}): Promise<VerifyContext> {
+  const dir = await trustedTempDir('verify-pinned-');
+  t.teardown(dir.cleanup);
+  const jwks = join(dir.path, 'jwks.json');
+  await writeFile(jwks, issuer.jwksFileText, { mode: 0o644 });
+  const p = { issuer: issuer.issuer, clientId: issuer.clientId } as TestProvider;
+  const text = configYaml(p).replace(`    expiration: 24h\n`, `    expiration: 24h\n    jwks_file: ${jwks}\n`);
+  return { config: parseLeashConfig(`${CONFIG_DIR}/leash.yaml`, text), migrated: { providers: [], grants: [] }, now: nowS(), leashPath: LEASH_PATH, configDir: CONFIG_DIR, stateDir: null, ...over };
+}
+
+t.test('nbf in the future is refused (RFC 7519), with the skew iat gets', { skip: isRoot() ? false : 'needs root (jwks_file must be root-owned)' }, async (t) => {
+  const now = nowS();
+  const at = (nbf: number) => localIssuer({ claims: () => ({ nbf }) });
+  for (const [nbf, ok] of [[now - 10, true], [now + 60, true], [now + 61, false], [now + 3600, false]] as const) {
+    const issuer = at(nbf);
+    const m = await mintLogin(issuer, 'alice', { dir: keysDir });
+    const c = await pinnedCtx(t, issuer, { now });
+    if (ok) t.equal((await verify(m, c)).identity, 'alice@example.com', `nbf now${nbf - now >= 0 ? '+' : ''}${nbf - now}: accepted`);
+    else await t.rejects(verify(m, c), { code: 'TOKEN_NOT_YET_VALID' }, `nbf now+${nbf - now}: refused`);
+  }
+  const str = localIssuer({ claims: () => ({ nbf: String(now) }) });
+  await t.rejects(verify(await mintLogin(str, 'alice', { dir: keysDir }), await pinnedCtx(t, str, { now })), { code: 'TOKEN_TIME_INVALID' }, 'nbf must be a number');
+});
+
 // ---------------------------------------------------------------- runVerify (the CLI sshd runs)
 
 interface Captured {
@@ -236,29 +275,12 @@ interface Captured {
   stderr: string;
 }
 
-/** Runs the command with process.stdout/stderr.write captured (and restored even if it throws). */
-async function capture(run: () => Promise<number>): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  const fake = (sink: string[]) =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      cb?.();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = fake(out);
-  process.stderr.write = fake(err);
-  let code: number;
-  try {
-    code = await run();
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { code, stdout: out.join(''), stderr: err.join('') };
+/** Runs the command with its output collected through the io it takes. */
+async function capture(run: (io: VerifyIo) => Promise<number>): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run({ out: (text) => void (stdout += text), err: (text) => void (stderr += text) });
+  return { code, stdout, stderr };
 }
 
 interface CliEnv {
@@ -272,13 +294,16 @@ async function cliConfigDir(t: Tap): Promise<CliEnv> {
   const audit = join(tmp.path, 'audit.jsonl');
   const cache = join(tmp.path, 'jwks');
   await mkdir(cache, { mode: 0o700 });
-  await writeFile(join(tmp.path, 'leash.yaml'), configYaml(op, { cacheDir: cache, auditLog: audit }), { mode: 0o644 });
+  // runtime_dir root-owned 0755 (trustedTempDir's chain), its verify/ 0700 for the user leash runs as (root here).
+  await mkdir(join(tmp.path, 'run', 'verify'), { recursive: true, mode: 0o700 });
+  await chmod(join(tmp.path, 'run'), 0o755);
+  await writeFile(join(tmp.path, 'leash.yaml'), configYaml(op, { cacheDir: cache, auditLog: audit, runtimeDir: join(tmp.path, 'run') }), { mode: 0o644 });
   await chmod(join(tmp.path, 'leash.yaml'), 0o644);
   return { dir: tmp.path, audit };
 }
 
 const cli = (env: CliEnv, values: CommandContext['values'], positionals: string[]): Promise<Captured> =>
-  capture(() => runVerify({ configDirFlag: env.dir, values, positionals, env: {} }));
+  capture((io) => runVerify({ configDirFlag: env.dir, values, positionals, env: {} }, io));
 
 const auditLines = (file: string): Record<string, unknown>[] =>
   readFileSync(file, 'utf8')
@@ -306,7 +331,7 @@ t.test('runVerify: the sshd path', { skip: isRoot() ? false : 'needs root (confi
   const lines = ok.stdout.split('\n');
   t.equal(lines.length, 2, 'exactly one line on stdout');
   t.equal(lines[1], '', 'newline-terminated');
-  t.match(lines[0], /^cert-authority,principals="opkssh-wildcard",restrict,expiry-time="\d{14}Z",command="\/\S+ shell --profile diagnostic --identity alice@example\.com --session [0-9a-f]{32} --expires \d+ --config-dir /);
+  t.match(lines[0], /^cert-authority,principals="opkssh-wildcard",restrict,pty,expiry-time="\d{14}Z",command="\/\S+ shell --profile diagnostic --identity alice@example\.com --session [0-9a-f]{32} --expires \d+ --config-dir /);
   t.ok(lines[0]!.includes(` --config-dir ${env.dir}" ${alice.publicKey}`), 'config dir and key');
   const session = /--session ([0-9a-f]{32})/.exec(lines[0]!)![1];
 
@@ -368,4 +393,27 @@ t.test('runVerify --explain', { skip: isRoot() ? false : 'needs root (config dir
   t.equal(other.code, 1);
   t.match(other.stdout, /^\[FAIL\] authorization: GRANT_OTHER_USER: /m, 'alice as a user she has no grant for');
   t.notOk(existsSync(env.audit), '--explain writes no audit event');
+});
+
+t.test('runVerify: warnings reach the audit event, of an acceptance and of a refusal', { skip: isRoot() ? false : 'needs root (config dirs must be root-owned)' }, async (t) => {
+  const p = await startProvider();
+  t.teardown(p.stop);
+  const m = await mintLogin(p, 'alice', { dir: keysDir });
+  const codes = (e: Record<string, unknown> | undefined): string[] => ((e?.['warnings'] ?? []) as string[]).map((w) => w.split(':')[0]!);
+  // A world-writable cache leash must not use (and says so); first no runtime_dir/verify: no throttle, so no fetch.
+  const setup = { issuer: p.issuer, clientId: p.clientId, grants: [{ identity: 'alice@example.com', principals: [USER] }], cacheMode: 0o777 };
+  const none = await verifierConfig(t, { ...setup, stateOwner: 'none' });
+  const refused = await cli({ dir: none.dir, audit: none.audit }, {}, [USER, m.keyBase64, m.keyType]);
+  t.equal(refused.code, 1, 'no usable key: refused', refused);
+  t.match(none.events().at(-1), { event: 'verify.refused', reason: 'JWKS_UNAVAILABLE' });
+  t.same(codes(none.events().at(-1)), ['VERIFY_STATE_UNUSABLE', 'JWKS_CACHE_UNSAFE'], 'why: no state dir (so no fetch), an unsafe cache');
+  t.match(none.events().at(-1)?.['detail'], /VERIFY_STATE_UNUSABLE: .*does not fetch/);
+  t.equal(p.keyRequests(), 0, 'no fetch without the throttle');
+
+  const state = await verifierConfig(t, setup);
+  const ok = await cli({ dir: state.dir, audit: state.audit }, {}, [USER, m.keyBase64, m.keyType]);
+  t.equal(ok.code, 0, 'fetched in memory: accepted', ok);
+  t.match(state.events().at(-1), { event: 'verify.accepted', jwks: 'fetched' });
+  t.same(codes(state.events().at(-1)), ['JWKS_CACHE_UNSAFE', 'JWKS_CACHE_UNWRITABLE'], 'the unsafe cache, and that the keys were not saved');
+  t.same(readdirSync(state.cacheDir), [], 'nothing written into the world-writable cache');
 });

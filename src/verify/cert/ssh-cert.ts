@@ -72,11 +72,22 @@ const CERT_TO_PLAIN: ReadonlyMap<string, SshKeyType> = new Map<string, SshKeyTyp
 const PLAIN_TYPES: ReadonlySet<string> = new Set(CERT_TO_PLAIN.values());
 
 /**
- * Certified key types leash accepts: the ones a PK Token `upk` can be
- * (ES256 -> P-256, EdDSA -> Ed25519, RS256 -> RSA). sk-* keys cannot be
- * bound to a upk, and opkssh never makes P-384/P-521 keys.
+ * The one list of key types leash accepts, for the certified key and the
+ * certificate's signature key alike, each with the JOSE algorithm a PK Token
+ * `upk` of that key has: exactly what `opkssh login` makes (ECDSA P-256 by
+ * default, Ed25519 with -t ed25519). Checked first, from sshd's %t, before
+ * anything is decoded or any signature computed; the CIC check and the line
+ * sshd gets read the same list. Everything else PROTOCOL.certkeys defines
+ * (RSA, P-384/P-521, sk-*) is still parsed by parseCertificate, and refused
+ * here with CERT_KEY_TYPE_UNSUPPORTED.
  */
-const ACCEPTED_CERTIFIED_KEYS: ReadonlySet<SshKeyType> = new Set<SshKeyType>(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-rsa']);
+export const SUPPORTED_KEY_TYPES = { 'ecdsa-sha2-nistp256': 'ES256', 'ssh-ed25519': 'EdDSA' } as const satisfies Partial<Record<SshKeyType, string>>;
+export type SupportedKeyType = keyof typeof SUPPORTED_KEY_TYPES;
+export type SupportedUpkAlg = (typeof SUPPORTED_KEY_TYPES)[SupportedKeyType];
+
+export function isSupportedKeyType(type: string): type is SupportedKeyType {
+  return Object.hasOwn(SUPPORTED_KEY_TYPES, type);
+}
 
 const EC_COORD_BYTES: Record<EcdsaCurve, number> = { nistp256: 32, nistp384: 48, nistp521: 66 };
 
@@ -96,27 +107,38 @@ export function decodeCertificateBase64(k: string): Buffer {
 }
 
 /**
- * What `leash verify` calls with sshd's `%k` and `%t`: strict base64, the
- * blob's type must equal `%t` exactly, a user certificate, and a certified
- * key type that can match a PK Token upk.
- * Codes: CERT_TOO_LARGE, CERT_BAD_BASE64, CERT_NOT_CERTIFICATE,
- * CERT_TYPE_UNKNOWN, CERT_TYPE_MISMATCH, CERT_KEY_TYPE_UNSUPPORTED,
- * CERT_NOT_USER, and everything parseCertificate throws.
+ * What `leash verify` calls with sshd's `%k` and `%t`, in this order: `%t`
+ * names a certificate of a supported key type (before decoding anything);
+ * strict base64; the blob's type equals `%t` exactly; the signature key is
+ * of a supported type too; a user certificate; no critical options.
+ * opkssh never sets a critical option, and leash enforces none of them
+ * (`force-command`, `source-address`, `verify-required`, or one it does not
+ * know): a certificate that asks for one is refused rather than accepted
+ * without what it asks for.
+ * Codes: CERT_NOT_CERTIFICATE, CERT_TYPE_UNKNOWN, CERT_KEY_TYPE_UNSUPPORTED,
+ * CERT_TOO_LARGE, CERT_BAD_BASE64, CERT_TYPE_MISMATCH, CERT_NOT_USER,
+ * CERT_CRITICAL_OPTION, and everything parseCertificate throws.
  */
 export function parseSshdCertificate(k: string, t: string): SshCertificate {
-  if (!CERT_TO_PLAIN.has(t)) {
+  const plain = CERT_TO_PLAIN.get(t);
+  if (plain === undefined) {
     if (PLAIN_TYPES.has(t)) throw new LeashError('CERT_NOT_CERTIFICATE', `key type ${t} is a plain key, not a certificate`);
     throw new LeashError('CERT_TYPE_UNKNOWN', 'key type given by sshd is not a known certificate type');
   }
+  if (!isSupportedKeyType(plain)) throw new LeashError('CERT_KEY_TYPE_UNSUPPORTED', `certificates for ${plain} keys are not supported (only ${Object.keys(SUPPORTED_KEY_TYPES).join(', ')})`);
   const cert = parseCertificate(decodeCertificateBase64(k));
   if (cert.certType !== t) {
     throw new LeashError('CERT_TYPE_MISMATCH', `certificate type ${cert.certType} does not match the type ${t} given by sshd`);
   }
-  if (!ACCEPTED_CERTIFIED_KEYS.has(cert.publicKey.type)) {
-    throw new LeashError('CERT_KEY_TYPE_UNSUPPORTED', `certificates for ${cert.publicKey.type} keys are not supported`);
+  if (!isSupportedKeyType(cert.signatureKey.type)) {
+    throw new LeashError('CERT_KEY_TYPE_UNSUPPORTED', `certificate signed by a ${cert.signatureKey.type} key, which is not supported`);
   }
   if (cert.type !== SSH_CERT_TYPE_USER) {
     throw new LeashError('CERT_NOT_USER', 'certificate is a host certificate, not a user certificate');
+  }
+  if (cert.criticalOptions.size > 0) {
+    const names = [...cert.criticalOptions.keys()].map((n) => JSON.stringify(n.slice(0, 64))).slice(0, 4).join(', ');
+    throw new LeashError('CERT_CRITICAL_OPTION', `certificate has critical option(s) ${names}; opkssh certificates have none`);
   }
   return cert;
 }

@@ -24,8 +24,9 @@ function who(claims: IdentityClaims): string {
  * - an unparsable `deny.identities` entry refuses everyone: a deny list leash
  *   cannot read must not silently allow (DENY_PATTERN_INVALID);
  * - `deny.users`: ASCII case-insensitive, as opkssh's deny_users;
- * - `deny.identities`: any grant form, matched whether or not the email is
- *   verified.
+ * - `deny.identities`: any grant form, matched more widely than a grant
+ *   (identity.ts, MatchPurpose): whether or not the email is verified, and a
+ *   plain entry with "@" against the sub too.
  * Grants: leash.yaml's in file order, then the migrated opkssh ones; the first
  * whose issuer equals the token issuer byte for byte, whose identity matches,
  * and whose principals contain `localUser` exactly, wins.
@@ -63,7 +64,8 @@ export function authorize(
   }
   // Only a diagnosis: would a grant match if the IdP had verified the email?
   if (claims.email !== undefined && !claims.emailVerified) {
-    const near = grants.find((g) => matchesIdentity(g.identity, claims, 'deny'));
+    const verified: IdentityClaims = { ...claims, emailVerified: true };
+    const near = grants.find((g) => matchesIdentity(g.identity, verified, 'grant'));
     if (near) {
       return { ok: false, code: 'EMAIL_UNVERIFIED', detail: `${who(claims)}: the grant at ${near.source} needs email_verified=true` };
     }

@@ -18,19 +18,31 @@ export interface IdentityClaims {
   readonly all: Readonly<Record<string, unknown>>;
 }
 
-/** The forms a grant or deny entry's `identity` can take. */
+/**
+ * The forms a grant or deny entry's `identity` can take. Which claim a form
+ * reads is written in the form itself, never guessed from the token:
+ *   email:<address>  and a plain pattern with "@"   -> the email claim
+ *   sub:<value>      and a plain pattern without "@" -> the sub claim
+ * so a grant for alice@example.com can never be met by a token whose sub
+ * happens to be "alice@example.com" (a provider that lets users choose
+ * their sub would otherwise let anyone become alice).
+ */
 export type IdentityPattern =
-  /** An email (verified, ASCII case-insensitive) or a sub (exact), as opkssh does. */
-  | { readonly kind: 'plain'; readonly value: string }
+  /** The email, ASCII case-insensitive; for a grant only a verified one. `plain`: written without the prefix. */
+  | { readonly kind: 'email'; readonly value: string; readonly plain: boolean }
+  /** The sub, exactly. */
+  | { readonly kind: 'sub'; readonly value: string }
   /** `oidc:<claim>:<value>`: a string claim equal to value, or an array of strings containing it. */
   | { readonly kind: 'claim'; readonly claim: string; readonly value: string }
   /** `oidc-match-end:email:<suffix>`: the (verified) email ends with suffix, ASCII case-insensitive. */
   | { readonly kind: 'email-suffix'; readonly suffix: string };
 
 /**
- * Grants need a verified email before any email form can match; deny entries
- * match the email whether verified or not, because a deny must never be
- * dodged by an IdP that leaves an address unverified.
+ * Grants need a verified email before any email form can match. Deny
+ * entries match more, never less, because a deny must never be dodged: the
+ * email whether verified or not, and a plain entry with "@" both the email
+ * and a sub spelled the same (what such an entry matched before the forms
+ * were explicit).
  */
 export type MatchPurpose = 'grant' | 'deny';
 
@@ -49,6 +61,10 @@ const EMAIL_LABEL = /^[a-z0-9][a-z0-9._+-]*@[a-z0-9][a-z0-9.-]*$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const OIDC = 'oidc:';
 const MATCH_END_EMAIL = 'oidc-match-end:email:';
+const EMAIL = 'email:';
+const SUB = 'sub:';
+/** An address as an email form must give it: one "@", something on both sides, no whitespace. */
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;
 
 /**
  * Takes the identity claims out of a verified payload. iss and sub must be
@@ -64,7 +80,12 @@ export function identityClaims(payload: unknown): IdentityClaims {
   if (typeof iss !== 'string' || iss === '') throw new LeashError('CLAIMS_INVALID', 'ID token has no iss string');
   if (typeof sub !== 'string' || sub === '') throw new LeashError('CLAIMS_INVALID', 'ID token has no sub string');
   if (email !== undefined && typeof email !== 'string') throw new LeashError('CLAIMS_INVALID', 'ID token email claim is not a string');
-  return { iss, sub, email, emailVerified: verified === true || verified === 'true', all };
+  return { iss, sub, email, emailVerified: isEmailVerified(verified), all };
+}
+
+/** email_verified as leash reads it: true, or the string "true" (some IdPs send a string; opkssh accepts both). */
+export function isEmailVerified(claim: unknown): boolean {
+  return claim === true || claim === 'true';
 }
 
 /** Lowercases A-Z only: Unicode folding would let e.g. U+212A KELVIN SIGN stand in for "k". */
@@ -83,6 +104,11 @@ export function parseIdentityPattern(pattern: string): IdentityPattern {
   };
   if (pattern === '' || CONTROL.test(pattern) || pattern.trim() !== pattern) bad('empty, padded, or has control characters');
   const lower = asciiLower(pattern);
+  const prefixed = (prefix: string): boolean => {
+    if (!lower.startsWith(prefix)) return false;
+    if (!pattern.startsWith(prefix)) bad(`the ${prefix} prefix must be lowercase`);
+    return true;
+  };
   if (lower.startsWith('oidc-match-end:')) {
     if (!pattern.startsWith(MATCH_END_EMAIL)) bad('only oidc-match-end:email:<suffix> is supported (lowercase)');
     const suffix = pattern.slice(MATCH_END_EMAIL.length);
@@ -90,8 +116,7 @@ export function parseIdentityPattern(pattern: string): IdentityPattern {
     if (!/^[@.][^@\s]+$/.test(suffix)) bad('the suffix must start with "@" or "." (e.g. @example.com) and contain no further "@"');
     return { kind: 'email-suffix', suffix };
   }
-  if (lower.startsWith(OIDC)) {
-    if (!pattern.startsWith(OIDC)) bad('the oidc: prefix must be lowercase');
+  if (prefixed(OIDC)) {
     const rest = pattern.slice(OIDC.length);
     let claim: string;
     let value: string;
@@ -112,9 +137,21 @@ export function parseIdentityPattern(pattern: string): IdentityPattern {
     if (value === '') bad('empty claim value would match nothing or everything');
     return { kind: 'claim', claim, value };
   }
-  if (lower.startsWith('repo:')) bad('repo: glob patterns are not supported; use oidc:sub:<exact sub>');
+  if (prefixed(EMAIL)) {
+    const value = pattern.slice(EMAIL.length);
+    if (!EMAIL_PATTERN.test(value)) bad('email:<address> needs an address with one "@" and no whitespace');
+    return { kind: 'email', value, plain: false };
+  }
+  if (prefixed(SUB)) {
+    const value = pattern.slice(SUB.length);
+    if (value === '') bad('sub: needs a value');
+    return { kind: 'sub', value };
+  }
+  if (lower.startsWith('repo:')) bad('repo: glob patterns are not supported; use sub:<exact sub>');
   if (/\s/.test(pattern)) bad('contains whitespace');
-  return { kind: 'plain', value: pattern };
+  if (!pattern.includes('@')) return { kind: 'sub', value: pattern };
+  if (!EMAIL_PATTERN.test(pattern)) bad('an email needs exactly one "@"; a sub containing "@" is written sub:<value>');
+  return { kind: 'email', value: pattern, plain: true };
 }
 
 /** The email to match against, or undefined when none may be used for this purpose. */
@@ -124,8 +161,7 @@ function usableEmail(claims: IdentityClaims, purpose: MatchPurpose): string | un
   if (purpose === 'deny') return asciiLower(email);
   if (!claims.emailVerified) return undefined;
   // Exactly one "@", both sides non-empty: a suffix like "@example.com" then names the domain.
-  const at = email.indexOf('@');
-  if (at <= 0 || at !== email.lastIndexOf('@') || at === email.length - 1) return undefined;
+  if (!EMAIL_PATTERN.test(email)) return undefined;
   return asciiLower(email);
 }
 
@@ -134,7 +170,7 @@ function usableEmail(claims: IdentityClaims, purpose: MatchPurpose): string | un
  * match (authorize.ts refuses malformed deny entries outright).
  *
  * email_verified rule (stricter than opkssh, which matches and only logs a
- * warning): for grants, every form that reads the email — a plain email,
+ * warning): for grants, every form that reads the email — an email form,
  * `oidc-match-end:email:`, and `oidc:email:` — matches only if email_verified
  * is true. sub and other claims do not depend on it.
  */
@@ -146,10 +182,13 @@ export function matchesIdentity(pattern: string, claims: IdentityClaims, purpose
     return false;
   }
   switch (p.kind) {
-    case 'plain': {
+    case 'email': {
       const email = usableEmail(claims, purpose);
-      return claims.sub === p.value || (email !== undefined && email === asciiLower(p.value));
+      if (email !== undefined && email === asciiLower(p.value)) return true;
+      return purpose === 'deny' && p.plain && claims.sub === p.value;
     }
+    case 'sub':
+      return claims.sub === p.value;
     case 'email-suffix': {
       const email = usableEmail(claims, purpose);
       return email !== undefined && email.endsWith(asciiLower(p.suffix));
@@ -167,10 +206,12 @@ export function matchesIdentity(pattern: string, claims: IdentityClaims, purpose
 
 /**
  * The label for `--identity` and audit: the verified email (lowercased),
- * otherwise the sub. It is a human-readable name, not a unique key (two
- * issuers can share a sub or an email), so audit records carry iss and sub
- * too. Throws IDENTITY_UNSAFE rather than falling back to another claim, so
- * what a label means never depends on what characters an IdP let through.
+ * otherwise `sub:<sub>`, so that a label with "@" and no prefix always is a
+ * verified email and never a sub that looks like one. It is a human-readable
+ * name, not a unique key (two issuers can share a sub or an email), so audit
+ * records carry iss and sub too. Throws IDENTITY_UNSAFE rather than falling
+ * back to another claim, so what a label means never depends on what
+ * characters an IdP let through.
  */
 export function identityLabel(claims: IdentityClaims): string {
   if (claims.email !== undefined && claims.emailVerified) {
@@ -180,8 +221,9 @@ export function identityLabel(claims: IdentityClaims): string {
     }
     return email;
   }
-  if (!IDENTITY_LABEL.test(claims.sub)) {
+  const label = `${SUB}${claims.sub}`;
+  if (!IDENTITY_LABEL.test(label)) {
     throw new LeashError('IDENTITY_UNSAFE', `sub ${JSON.stringify(claims.sub.slice(0, 100))} has characters leash will not pass on`);
   }
-  return claims.sub;
+  return label;
 }

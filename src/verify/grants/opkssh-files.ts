@@ -14,11 +14,13 @@ import { parseIdentityPattern } from './identity.js';
  * Line syntax, as opkssh reads these files: a UTF-8 BOM at the start is
  * dropped; the file is split on "\n"; everything from the first "#" on a line
  * is a comment (even inside quotes); the rest is trimmed and blank lines are
- * skipped; columns are shell words. leash implements the part of shell-word
- * splitting that cannot be misread — separators space and tab, '...' and
- * "..." quoting (adjacent parts join into one word, '' is an empty word) — and
- * reports rows with a backslash or a control character rather than guess at
- * escape rules.
+ * skipped; columns are shell words, split by the rules of the library
+ * opkssh uses (github.com/kballard/go-shellquote, Split), which is also what
+ * writes them (`opkssh add` quotes each column with its Join, e.g.
+ * `oidc:\"https://acme.com/groups\":admins`): see splitOpksshWords. Rows
+ * with a control character, or with one of the two characters Go and
+ * JavaScript trim differently (U+0085, U+FEFF), are reported rather than
+ * guessed at.
  *
  * No normalisation of issuers: opkssh compares them byte for byte everywhere
  * (a trailing "/" or http-vs-https is a different issuer), and so does leash.
@@ -36,10 +38,22 @@ export interface OpksshFileText {
 }
 
 
-/** Splits one comment-free, trimmed line into words; a string result is the reason it cannot be. */
+/**
+ * Splits one comment-free, trimmed line into words as go-shellquote's Split
+ * does; a string result is the reason it cannot be (Split's errors, on which
+ * opkssh skips the row too). The rules:
+ *   - words are separated by runs of space or tab (newline cannot occur);
+ *   - outside quotes, a backslash takes the next character literally, and a
+ *     backslash at the end of the line is an error;
+ *   - '...' is literal up to the next single quote;
+ *   - inside "...", a backslash before $ ` " or \ stands for that character;
+ *     before anything else it is kept, with the character;
+ *   - quoted and unquoted parts next to each other form one word, and '' or
+ *     "" alone is an empty word.
+ */
 export function splitOpksshWords(line: string): string[] | string {
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(line)) return 'control character in line';
-  if (line.includes('\\')) return 'backslash escapes are not supported; use quotes or move the row to leash.yaml';
+  if (/[\u0085\ufeff]/.test(line)) return 'U+0085 or U+FEFF in line (opkssh and leash would trim it differently)';
   const words: string[] = [];
   let word: string | null = null; // null: between words
   for (let i = 0; i < line.length; i++) {
@@ -47,11 +61,26 @@ export function splitOpksshWords(line: string): string[] | string {
     if (c === ' ' || c === '\t') {
       if (word !== null) words.push(word);
       word = null;
-    } else if (c === "'" || c === '"') {
-      const close = line.indexOf(c, i + 1);
-      if (close < 0) return `unterminated ${c === "'" ? 'single' : 'double'} quote`;
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) return 'unterminated backslash escape at the end of the line';
+      word = (word ?? '') + line[++i];
+    } else if (c === "'") {
+      const close = line.indexOf("'", i + 1);
+      if (close < 0) return 'unterminated single quote';
       word = (word ?? '') + line.slice(i + 1, close);
       i = close;
+    } else if (c === '"') {
+      let text = '';
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        const d = line[j] as string;
+        if (d === '\\' && j + 1 < line.length && '$`"\\'.includes(line[j + 1] as string)) text += line[++j];
+        else if (d === '\\' && j + 1 < line.length) text += d + line[++j];
+        else text += d;
+      }
+      if (j >= line.length) return 'unterminated double quote';
+      word = (word ?? '') + text;
+      i = j;
     } else {
       word = (word ?? '') + c;
     }
@@ -127,7 +156,8 @@ function parseOpksshProviders(input: OpksshFileText, existing: readonly Provider
  * `oidc:` values containing ":" or '"' (opkssh uses the last ":" part as the
  * value, leash the whole rest: the row would change meaning), and issuers no
  * provider defines (such a row can never match; usually a trailing-"/" typo).
- * The email rule tightens on migration: email forms need email_verified=true.
+ * Plain identities become explicit (explicitIdentity): an address matches
+ * only a verified email, anything else only the sub.
  */
 function parseOpksshAuthId(
   input: OpksshFileText,
@@ -140,16 +170,34 @@ function parseOpksshAuthId(
     const why = authIdProblem(principal, identity, issuer, issuers);
     if (why !== null) problems.add(line, why);
     else if (defaultProfile === undefined) problems.add(line, 'not migrated: leash.yaml has no default_profile to grant');
-    else grants.push({ identity, issuer, principals: [principal], profile: defaultProfile, source: `${input.file}:${line}` });
+    else grants.push({ identity: explicitIdentity(identity), issuer, principals: [principal], profile: defaultProfile, source: `${input.file}:${line}` });
   }
   return { grants, problems: problems.list() };
+}
+
+/**
+ * An opkssh identity column in leash's explicit form. opkssh reads a plain
+ * column X (not oidc:, oidc-match-end: or repo:) as "email equals X, ignoring
+ * case, OR sub equals X" (policy/enforcer.go, validateClaim). leash never
+ * lets one grant read both: a column with "@" becomes `email:X` (a verified
+ * email; the "sub equals X" half is the impersonation leash closes), any
+ * other becomes `sub:X` (no email equals a text without "@"). A column
+ * that looks like one of leash's prefixes (`email:…`, `sub:…`), which
+ * opkssh reads as plain text, so keeps opkssh's meaning (`sub:sub:x`).
+ */
+export function explicitIdentity(column: string): string {
+  if (column.startsWith('oidc:') || column.startsWith('oidc-match-end:')) return column;
+  return column.includes('@') ? `email:${column}` : `sub:${column}`;
 }
 
 function authIdProblem(principal: string, identity: string, issuer: string, issuers: ReadonlySet<string>): string | null {
   if (!PRINCIPAL_NAME.test(principal)) return `principal ${JSON.stringify(principal)} is not a valid local user name (${PRINCIPAL_NAME.source})`;
   let pattern;
   try {
-    pattern = parseIdentityPattern(identity);
+    // opkssh refuses the match-anything forms (any case) and reads repo: (exactly) as a glob, which leash does not support.
+    if (/^(oidc:|oidc-match-end:email:|repo:)$/i.test(identity)) return `identity ${JSON.stringify(identity)} would match any value (opkssh refuses it too)`;
+    if (identity.startsWith('repo:')) return `identity ${JSON.stringify(identity)}: repo: glob patterns are not supported; write a sub:<exact sub> grant in leash.yaml`;
+    pattern = parseIdentityPattern(explicitIdentity(identity));
   } catch (err) {
     return asLeashError(err).message;
   }

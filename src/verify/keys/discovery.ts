@@ -19,7 +19,7 @@ export interface FetchedJwks {
  * JWKS_RESPONSE_*, DISCOVERY_INVALID, DISCOVERY_ISSUER_MISMATCH or JWKS_INVALID.
  */
 export async function discoverJwks(issuer: string, timeoutMs: number = FETCH_TIMEOUT_MS): Promise<FetchedJwks> {
-  checkFetchUrl(issuer, 'issuer');
+  const issuerUrl = checkFetchUrl(issuer, 'issuer');
   const signal = AbortSignal.timeout(timeoutMs);
   const discoveryUrl = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   const doc = await fetchJson(discoveryUrl, signal, 'discovery');
@@ -33,7 +33,7 @@ export async function discoverJwks(issuer: string, timeoutMs: number = FETCH_TIM
   }
   const jwksUri = record['jwks_uri'];
   if (typeof jwksUri !== 'string') throw new LeashError('DISCOVERY_INVALID', `discovery ${discoveryUrl}: no jwks_uri`);
-  checkFetchUrl(jwksUri, 'jwks_uri');
+  checkFetchUrl(jwksUri, 'jwks_uri', issuerUrl);
   const keys = parseJwks(await fetchJson(jwksUri, signal, 'jwks'), `jwks ${jwksUri}`);
   return { jwksUri, keys };
 }

@@ -20,10 +20,13 @@ function isLoopbackHost(hostname: string): boolean {
 
 /**
  * Parses and checks a URL that leash is about to fetch (or an issuer it will
- * build one from): https, or http to loopback; no credentials. Throws
+ * build one from): https, or http to loopback; no credentials. A URL reached
+ * from an https one (`from`: a redirect's source, the issuer of a jwks_uri)
+ * must be https itself: a provider leash talks to over TLS never hands the
+ * rest of the exchange to plain http, loopback or not. Throws
  * JWKS_URL_INSECURE.
  */
-export function checkFetchUrl(text: string, what: string): URL {
+export function checkFetchUrl(text: string, what: string, from?: URL): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -32,6 +35,7 @@ export function checkFetchUrl(text: string, what: string): URL {
   }
   if (url.username !== '' || url.password !== '') throw new LeashError('JWKS_URL_INSECURE', `${what} must not carry credentials`);
   if (url.protocol === 'https:') return url;
+  if (from?.protocol === 'https:') throw new LeashError('JWKS_URL_INSECURE', `${what} ${url.origin} is not https, though it was reached from ${from.origin}`);
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   throw new LeashError('JWKS_URL_INSECURE', `${what} must be https (http only for 127.0.0.0/8, ::1, localhost): ${url.origin}`);
 }
@@ -57,7 +61,7 @@ export async function fetchJson(urlText: string, signal: AbortSignal, what: stri
       const location = res.headers.get('location');
       if (location === null) throw new LeashError('JWKS_FETCH_FAILED', `${what} ${url.href}: redirect without Location`);
       if (hop >= MAX_REDIRECTS) throw new LeashError('JWKS_FETCH_FAILED', `${what} ${url.href}: more than ${MAX_REDIRECTS} redirects`);
-      url = checkFetchUrl(new URL(location, url).href, `${what} redirect target`);
+      url = checkFetchUrl(new URL(location, url).href, `${what} redirect target`, url);
       continue;
     }
     if (res.status !== 200) {

@@ -5,6 +5,7 @@ import { readConfigFile } from '../../trust/config-file.js';
 import { LeashError, asLeashError, type ReasonCode } from '../../errors.js';
 import { cacheDirProblem, readCacheFile, writeCacheFileAtomic } from './key-cache-files.js';
 import { discoverJwks, type FetchedJwks } from './discovery.js';
+import { claimFetch } from './fetch-throttle.js';
 import { checkFetchUrl } from './http-fetch.js';
 import { parseJwks, type PublicJwk } from './jwks.js';
 
@@ -17,14 +18,7 @@ import { parseJwks, type PublicJwk } from './jwks.js';
  * timer, at most this without one.
  */
 export const REFRESH_AGE = 3600;
-/**
- * At most one login-path fetch per issuer in this many seconds. Anyone can
- * present a token with a made-up kid, so an unknown kid must not turn into a
- * request per login; and a provider that is down must not cost every login
- * the fetch timeout.
- */
-export const REFETCH_INTERVAL = 300;
-/** A cache or stamp dated this far in the future was not written by this clock: discarded. */
+/** A cache dated this far in the future was not written by this clock: discarded. */
 export const FUTURE_SLACK = 300;
 const CACHE_VERSION = 1;
 
@@ -37,8 +31,20 @@ export interface JwksOptions {
   maxStale: number;
   /** Seconds since the epoch. Every time decision uses this, never the clock. */
   now: number;
+  /**
+   * The verifier's state directory (usableVerifyState), where the login-path
+   * fetch throttle is kept; null when there is none, and then the login path
+   * never fetches (see fetch-throttle.ts).
+   */
+  stateDir: string | null;
   /** Overall deadline for discovery + key set; FETCH_TIMEOUT_MS (3 s) if absent. */
   timeoutMs?: number;
+  /**
+   * Where warnings are added as they happen, so that they survive a refusal
+   * too (the audit event of either outcome carries them). SigningKey.warnings
+   * is this same list.
+   */
+  warnings?: JwksWarning[];
 }
 
 export type KeySource = 'cache' | 'fetched' | 'pinned' | 'stale-cache';
@@ -79,7 +85,8 @@ export function cacheFileStem(issuer: string): string {
  * The provider's public key with this kid. Order:
  *  1. pinned `jwks_file`: read from disk, never fetched;
  *  2. cached set younger than REFRESH_AGE (and max_stale) holding the kid: no request;
- *  3. otherwise, unless a fetch was attempted less than REFETCH_INTERVAL ago,
+ *  3. otherwise, if the throttle allows (fetch-throttle.ts: one attempt per
+ *     issuer per REFETCH_INTERVAL, kept in opts.stateDir, none without it),
  *     discovery + JWKS (3 s overall); the fresh set is authoritative, so a kid
  *     it lacks is refused even if an older cache had it;
  *  4. if that fetch failed or was throttled, a cached set no older than
@@ -97,7 +104,7 @@ export async function getSigningKey(provider: JwksProvider, kid: string, opts: J
     return { jwk, source: 'pinned', age: null, warnings: [] };
   }
   checkFetchUrl(provider.issuer, 'issuer');
-  const warnings: JwksWarning[] = [];
+  const warnings: JwksWarning[] = opts.warnings ?? [];
   const dir = usableCacheDir(opts.cacheDir, warnings);
   const cached = dir === null ? null : loadCache(dir, provider.issuer, opts.now, warnings);
   const age = cached === null ? 0 : Math.max(0, opts.now - cached.fetchedAt);
@@ -126,7 +133,7 @@ export async function getSigningKey(provider: JwksProvider, kid: string, opts: J
  * JWKS_PINNED for a provider with a jwks_file. Not persisting is reported in
  * `persisted`/`warnings`, not thrown.
  */
-export async function refreshProvider(provider: JwksProvider, opts: Omit<JwksOptions, 'maxStale'>): Promise<RefreshResult> {
+export async function refreshProvider(provider: JwksProvider, opts: Omit<JwksOptions, 'maxStale' | 'stateDir'>): Promise<RefreshResult> {
   assertSeconds(opts.now);
   if (provider.jwksFile !== undefined) throw new LeashError('JWKS_PINNED', `${provider.issuer} uses the pinned key set ${provider.jwksFile}; nothing to fetch`);
   const warnings: JwksWarning[] = [];
@@ -150,15 +157,13 @@ export function readPinnedJwks(provider: JwksProvider): PublicJwk[] {
   return parseJwks(value, `jwks_file ${file}`);
 }
 
-/** One fetch unless one was attempted within REFETCH_INTERVAL; the attempt is recorded first so concurrent logins back off. */
+/** One fetch if the throttle allows it (fetch-throttle.ts); the fetched set is then saved to the cache if it can be. */
 async function throttledFetch(issuer: string, dir: string | null, opts: JwksOptions, warnings: JwksWarning[]): Promise<FetchedJwks | LeashError> {
-  const last = dir === null ? null : lastAttempt(dir, issuer);
-  if (last !== null && opts.now >= last && opts.now - last < REFETCH_INTERVAL) {
-    const throttled = new LeashError('JWKS_REFETCH_THROTTLED', `a fetch was attempted ${opts.now - last}s ago; the next is allowed after ${REFETCH_INTERVAL}s`);
-    warn(warnings, throttled);
-    return throttled;
+  const refused = claimFetch(opts.stateDir, cacheFileStem(issuer), issuer, opts.now);
+  if (refused !== null) {
+    warn(warnings, refused);
+    return refused;
   }
-  if (dir !== null) recordAttempt(dir, issuer, opts.now, warnings);
   let fetched: FetchedJwks;
   try {
     fetched = await discoverJwks(issuer, opts.timeoutMs);
@@ -168,6 +173,7 @@ async function throttledFetch(issuer: string, dir: string | null, opts: JwksOpti
     return e;
   }
   if (dir !== null) saveCache(dir, issuer, fetched, opts.now, warnings);
+  else warn(warnings, new LeashError('JWKS_CACHE_UNWRITABLE', `keys of ${issuer} fetched but not saved: no usable cache directory ${opts.cacheDir}`));
   return fetched;
 }
 
@@ -223,31 +229,6 @@ function saveCache(dir: string, issuer: string, fetched: FetchedJwks, now: numbe
   } catch (err) {
     warn(warnings, asLeashError(err, 'JWKS_CACHE_UNWRITABLE'));
     return false;
-  }
-}
-
-/**
- * When the login path last tried to fetch, from <stem>.attempt. An
- * unreadable, foreign or future stamp counts as none: the worst that does is
- * allow one more fetch.
- */
-function lastAttempt(dir: string, issuer: string): number | null {
-  try {
-    const text = readCacheFile(dir, `${cacheFileStem(issuer)}.attempt`);
-    if (text === null) return null;
-    const v = JSON.parse(text) as Record<string, unknown>;
-    const at = v['attempted_at'];
-    return v['issuer'] === issuer && typeof at === 'number' && Number.isSafeInteger(at) ? at : null;
-  } catch {
-    return null;
-  }
-}
-
-function recordAttempt(dir: string, issuer: string, now: number, warnings: JwksWarning[]): void {
-  try {
-    writeCacheFileAtomic(dir, `${cacheFileStem(issuer)}.attempt`, `${JSON.stringify({ version: CACHE_VERSION, issuer, attempted_at: now })}\n`);
-  } catch (err) {
-    warn(warnings, asLeashError(err, 'JWKS_CACHE_UNWRITABLE'));
   }
 }
 

@@ -76,8 +76,9 @@ export function jwkToKeyObject(key: RawPublicJwk): KeyObject {
 
 /**
  * The binding check: the certificate's certified key must be exactly the PK
- * Token's `upk` (same P-256 point, same Ed25519 bytes, same RSA n and e).
- * This is what the JWK thumbprint comparison upstream amounts to.
+ * Token's `upk` (same P-256 point, same Ed25519 bytes; the supported key
+ * types of ssh-cert.ts, anything else never matches). This is what the JWK
+ * thumbprint comparison upstream amounts to.
  * Codes: KEY_BINDING_MISMATCH, plus parsePublicJwk's codes for a bad upk.
  */
 export function assertCertKeyMatchesUpk(certKey: SshPublicKey, upk: unknown): void {
@@ -89,9 +90,6 @@ export function assertCertKeyMatchesUpk(certKey: SshPublicKey, upk: unknown): vo
       break;
     case 'ecdsa-sha2-nistp256':
       same = jwk.kty === 'EC' && certKey.q.equals(Buffer.concat([Buffer.from([0x04]), jwk.x, jwk.y]));
-      break;
-    case 'ssh-rsa':
-      same = jwk.kty === 'RSA' && jwk.n.equals(certKey.n) && jwk.e.equals(certKey.e);
       break;
     default:
       same = false;

@@ -1,4 +1,5 @@
 import { LeashError } from '../../errors.js';
+import { SUPPORTED_KEY_TYPES, type SupportedUpkAlg } from '../cert/ssh-cert.js';
 import { cicCommitment } from './commitment.js';
 import { decodeB64u, decodeB64uJsonObject, verifyJwsSignature, type JsonObject } from './jws.js';
 
@@ -144,7 +145,9 @@ export function verifyOpSignature(pkt: PkToken, jwk: unknown): void {
   verifyJwsSignature(pkt.op.alg, jwk, signingInput(pkt, pkt.op), pkt.op.signature);
 }
 
-export type CicAlg = 'ES256' | 'EdDSA' | 'RS256';
+/** The algorithm of a client key leash accepts: one per supported certificate key type (ssh-cert.ts). */
+export type CicAlg = SupportedUpkAlg;
+const CIC_ALGS: readonly string[] = Object.values(SUPPORTED_KEY_TYPES);
 
 export interface CicClaims {
   alg: CicAlg;
@@ -156,8 +159,9 @@ export interface CicClaims {
 }
 
 /**
- * Checks the CIC header (`typ` CIC, `rz`, `upk`, `alg` == `upk.alg`, alg one
- * of ES256/EdDSA/RS256 as upstream's parser allows), verifies the CIC
+ * Checks the CIC header (`typ` CIC, `rz`, `upk`, `alg` == `upk.alg`, alg the
+ * JOSE alg of a supported certificate key type: ES256 or EdDSA; upstream's
+ * parser also takes RS256, which no opkssh login makes), verifies the CIC
  * signature with `upk`, and returns the claims with their commitment.
  * Codes: PKT_CIC_INVALID, PKT_CIC_ALG_UNSUPPORTED, PKT_CIC_ALG_MISMATCH,
  * JWS_KEY_MISMATCH, JWK_INVALID, JWK_UNSUPPORTED, JWS_SIGNATURE_INVALID,
@@ -167,8 +171,8 @@ export function verifyCic(pkt: PkToken): CicClaims {
   const h = pkt.cic.header;
   if (h['typ'] !== 'CIC') throw new LeashError('PKT_CIC_INVALID', 'CIC header "typ" is not "CIC"');
   const alg = pkt.cic.alg;
-  if (alg !== 'ES256' && alg !== 'EdDSA' && alg !== 'RS256') {
-    throw new LeashError('PKT_CIC_ALG_UNSUPPORTED', 'CIC "alg" is not ES256, EdDSA or RS256');
+  if (alg === undefined || !CIC_ALGS.includes(alg)) {
+    throw new LeashError('PKT_CIC_ALG_UNSUPPORTED', `CIC "alg" is not ${CIC_ALGS.join(' or ')}`);
   }
   const rz = h['rz'];
   if (typeof rz !== 'string' || rz.length === 0) throw new LeashError('PKT_CIC_INVALID', 'CIC header has no "rz"');
@@ -176,5 +180,5 @@ export function verifyCic(pkt: PkToken): CicClaims {
   if (typeof upk !== 'object' || upk === null || Array.isArray(upk)) throw new LeashError('PKT_CIC_INVALID', 'CIC header "upk" is not a JWK object');
   if (upk['alg'] !== alg) throw new LeashError('PKT_CIC_ALG_MISMATCH', 'CIC "alg" differs from "upk.alg"');
   verifyJwsSignature(alg, upk, signingInput(pkt, pkt.cic), pkt.cic.signature);
-  return { alg, rz, upk, commitment: cicCommitment(h) };
+  return { alg: alg as CicAlg, rz, upk, commitment: cicCommitment(h) };
 }

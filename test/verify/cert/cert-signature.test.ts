@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import t from 'tap';
 import { isSelfSigned, verifyCertificateSignature } from '../../../src/verify/cert/cert-signature.js';
-import { parseCertificate, parseSshdCertificate } from '../../../src/verify/cert/ssh-cert.js';
+import { parseCertificate } from '../../../src/verify/cert/ssh-cert.js';
 import { certBody, certify, ed25519Ca, keygen, str, tmpDir } from '../../helpers/ssh-keys.js';
 
 const { dir, cleanup } = tmpDir();
@@ -41,7 +41,7 @@ t.test('tampering is detected', async (t) => {
     const at = blob.indexOf(Buffer.from('alice'));
     const bad = Buffer.from(blob);
     bad[at] = 'b'.charCodeAt(0); // "blice": same length, so it still parses
-    const c = parseSshdCertificate(bad.toString('base64'), type);
+    const c = parseCertificate(bad);
     t.same(c.principals, ['blice']);
     t.throws(() => verifyCertificateSignature(c), { code: 'CERT_SIGNATURE_INVALID' }, `${type} principal flip`);
     // Flip the last byte of the signature itself.

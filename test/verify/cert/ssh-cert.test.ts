@@ -46,7 +46,7 @@ t.test('ed25519 self-signed certificate from ssh-keygen', async (t) => {
 });
 
 t.test('ecdsa-p256 certificate: validity, critical options', async (t) => {
-  const c = parseSshdCertificate(ecCert.k, ecCert.t);
+  const c = parseCertificate(Buffer.from(ecCert.k, 'base64'));
   t.equal(c.publicKey.type, 'ecdsa-sha2-nistp256');
   if (c.publicKey.type === 'ecdsa-sha2-nistp256') {
     t.equal(c.publicKey.curve, 'nistp256');
@@ -116,12 +116,17 @@ t.test('other key types: parsed fully, refused for sshd use', async (t) => {
 
   const rsa = keygen(dir, 'rsa', 'rsa', 2048);
   const cr = certify(dir, rsa, rsa, ['-n', 'p']);
-  const pr = parseSshdCertificate(cr.k, cr.t);
-  t.equal(pr.publicKey.type, 'ssh-rsa');
-
+  t.equal(parseCertificate(Buffer.from(cr.k, 'base64')).publicKey.type, 'ssh-rsa', 'RSA parses');
+  t.throws(() => parseSshdCertificate(cr.k, cr.t), { code: 'CERT_KEY_TYPE_UNSUPPORTED' }, 'and is refused for sshd use');
+  // Checked from %t before anything is decoded: even garbage of an RSA type never reaches the parser.
+  t.throws(() => parseSshdCertificate('!!not base64!!', 'ssh-rsa-cert-v01@openssh.com'), { code: 'CERT_KEY_TYPE_UNSUPPORTED' });
   const rsa1024 = keygen(dir, 'rsa1024', 'rsa', 1024);
   const c1024 = certify(dir, rsa1024, rsa1024, ['-n', 'p']);
-  t.throws(() => parseSshdCertificate(c1024.k, c1024.t), { code: 'CERT_RSA_KEY_SIZE' });
+  t.throws(() => parseCertificate(Buffer.from(c1024.k, 'base64')), { code: 'CERT_RSA_KEY_SIZE' });
+  t.throws(() => parseSshdCertificate(c1024.k, c1024.t), { code: 'CERT_KEY_TYPE_UNSUPPORTED' });
+  // An Ed25519 key certified by an RSA CA: the signature key type is refused too.
+  const byRsa = certify(dir, rsa, ed, ['-n', 'p']);
+  t.throws(() => parseSshdCertificate(byRsa.k, byRsa.t), { code: 'CERT_KEY_TYPE_UNSUPPORTED', message: /signed by a ssh-rsa key/ });
 
   const host = certify(dir, ed, ed, ['-h', '-n', 'host.example']);
   t.equal(parseCertificate(Buffer.from(host.k, 'base64')).type, 2);

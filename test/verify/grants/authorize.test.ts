@@ -92,3 +92,27 @@ t.test('details never carry raw control characters', async (t) => {
   const r = authorize(config, claims({ sub: 'x\ny', email: 'a\u0007@b.c' }), 'deploy');
   t.ok(!r.ok && !/[\u0000-\u001f]/.test(r.detail));
 });
+
+t.test('the reported impersonation: a sub spelled like alice\'s address gets no grant of alice\'s', async (t) => {
+  // (not the deny-listed mallory@example.com of the shared config)
+  const mallory = identityClaims({ iss: G, sub: 'alice@example.com', email: 'mallory@evil.example', email_verified: false });
+  const r = authorize(config, mallory, 'deploy');
+  t.match(r, { ok: false, code: 'NO_GRANT' }, 'not the alice@example.com grant, and no "would match if verified" hint either');
+  if (!r.ok) t.match(r.detail, /sub="alice@example\.com" email="mallory@evil\.example" \(unverified\)/, 'the detail names both claims');
+  const explicit = parseLeashConfig('/etc/leash/leash.yaml', `
+providers:
+  - { issuer: ${G}, client_id: cid, expiration: 24h }
+grants:
+  - { identity: "sub:alice@example.com", issuer: ${G}, principals: [deploy], profile: deployer }
+`);
+  t.ok(authorize(explicit, mallory, 'deploy').ok, 'only a grant that names the sub explicitly');
+  const denied = parseLeashConfig('/etc/leash/leash.yaml', `
+providers:
+  - { issuer: ${G}, client_id: cid, expiration: 24h }
+grants:
+  - { identity: "sub:alice@example.com", issuer: ${G}, principals: [deploy], profile: deployer }
+deny:
+  identities: [alice@example.com]
+`);
+  t.match(authorize(denied, mallory, 'deploy'), { ok: false, code: 'DENY_IDENTITY' }, 'a plain deny entry still catches the sub spelled the same');
+});

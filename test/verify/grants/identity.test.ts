@@ -32,6 +32,34 @@ t.test('plain email: ASCII case-insensitive, verified only', async (t) => {
   t.notOk(matchesIdentity('a@b@example.com', claims({ email: 'a@b@example.com', email_verified: true })), 'two @ never match a grant');
 });
 
+t.test('explicit forms: email: reads only the email, sub: only the sub', async (t) => {
+  t.same(parseIdentityPattern('email:Alice@Example.com'), { kind: 'email', value: 'Alice@Example.com', plain: false });
+  t.same(parseIdentityPattern('alice@example.com'), { kind: 'email', value: 'alice@example.com', plain: true });
+  t.same(parseIdentityPattern('sub:alice@example.com'), { kind: 'sub', value: 'alice@example.com' });
+  t.same(parseIdentityPattern('1234567890'), { kind: 'sub', value: '1234567890' });
+  t.same(parseIdentityPattern('sub:email:x'), { kind: 'sub', value: 'email:x' }, 'everything after sub: is the value');
+  t.ok(matchesIdentity('email:alice@example.com', alice));
+  t.notOk(matchesIdentity('email:alice@example.com', claims({ email: 'alice@example.com', email_verified: false })));
+  t.ok(matchesIdentity('sub:1234567890', alice));
+  t.notOk(matchesIdentity('sub:alice@example.com', alice), 'sub: never reads the email');
+  const subLooksLikeEmail = claims({ sub: 'alice@example.com' });
+  t.ok(matchesIdentity('sub:alice@example.com', subLooksLikeEmail));
+  t.notOk(matchesIdentity('email:alice@example.com', subLooksLikeEmail), 'email: never reads the sub');
+});
+
+t.test('the reported impersonation: sub "alice@example.com", email mallory unverified, matches no grant for alice', async (t) => {
+  const mallory = claims({ sub: 'alice@example.com', email: 'mallory@example.com', email_verified: false });
+  t.notOk(matchesIdentity('alice@example.com', mallory), 'a plain pattern with "@" only ever matches a verified email');
+  t.notOk(matchesIdentity('ALICE@example.com', mallory));
+  t.notOk(matchesIdentity('email:alice@example.com', mallory));
+  t.notOk(matchesIdentity('mallory@example.com', mallory), 'nor mallory herself, unverified');
+  t.ok(matchesIdentity('sub:alice@example.com', mallory), 'only a grant that names the sub explicitly');
+  // A deny entry matches more, never less: the plain address also catches the sub spelled the same.
+  t.ok(matchesIdentity('alice@example.com', mallory, 'deny'));
+  t.ok(matchesIdentity('mallory@example.com', mallory, 'deny'));
+  t.notOk(matchesIdentity('email:alice@example.com', mallory, 'deny'), 'an explicit email: deny reads the email only');
+});
+
 t.test('plain sub: exact', async (t) => {
   t.ok(matchesIdentity('1234567890', alice));
   t.notOk(matchesIdentity('123456789', alice));
@@ -69,21 +97,25 @@ t.test('oidc-match-end:email:<suffix>', async (t) => {
 
 t.test('malformed and refused patterns never match', async (t) => {
   for (const p of ['', ' alice@example.com', 'a b', 'x\n', 'oidc:', 'oidc:groups', 'oidc:groups:', 'oidc::x', 'oidc:"groups:x', 'OIDC:groups:dev',
-    'oidc-match-end:email:', 'oidc-match-end:email:example.com', 'oidc-match-end:sub:@x', 'repo:org/*', 'REPO:x']) {
+    'oidc-match-end:email:', 'oidc-match-end:email:example.com', 'oidc-match-end:sub:@x', 'repo:org/*', 'REPO:x',
+    'email:', 'email:alice', 'email:a@b@c', 'email:a @b', 'EMAIL:a@b.c', 'sub:', 'SUB:x', 'a@b@example.com', '@example.com', 'alice@']) {
     t.throws(() => parseIdentityPattern(p), { code: 'IDENTITY_PATTERN_INVALID' }, JSON.stringify(p));
     t.notOk(matchesIdentity(p, alice), JSON.stringify(p));
   }
   t.same(parseIdentityPattern('oidc:"a:b":c:d'), { kind: 'claim', claim: 'a:b', value: 'c:d' });
 });
 
-t.test('identityLabel: verified email lowercased, else sub, strict charset', async (t) => {
+t.test('identityLabel: verified email lowercased, else sub:<sub>, strict charset', async (t) => {
   t.equal(identityLabel(alice), 'alice@example.com');
-  t.equal(identityLabel(claims({ email: 'alice@example.com', email_verified: false })), '1234567890');
-  t.equal(identityLabel(claims({ sub: 'repo:org/x:ref:refs/heads/main' })), 'repo:org/x:ref:refs/heads/main');
+  t.equal(identityLabel(claims({ email: 'alice@example.com', email_verified: false })), 'sub:1234567890');
+  t.equal(identityLabel(claims({ sub: 'repo:org/x:ref:refs/heads/main' })), 'sub:repo:org/x:ref:refs/heads/main');
+  // The reported impersonation: the label names the sub as a sub, never as alice's address.
+  t.equal(identityLabel(claims({ sub: 'alice@example.com', email: 'mallory@example.com', email_verified: false })), 'sub:alice@example.com');
+  t.equal(identityLabel(claims({ sub: '-x' })), 'sub:-x', 'the prefix also keeps a sub from reading as an option');
   for (const email of ['a"b@x.com', 'a b@x.com', 'a,b@x.com', "o'brien@x.com", 'a\\b@x.com', 'a$(id)@x.com', 'é@x.com', '-a@x.com', 'a@x.com\n']) {
     t.throws(() => identityLabel(claims({ email, email_verified: true })), { code: 'IDENTITY_UNSAFE' }, JSON.stringify(email));
   }
-  for (const sub of ['a b', 'a"b', 'a,b', 'a\\b', 'a\nb', '-x', 'a;b', 'a$b', '`id`', 'x'.repeat(256), 'ü']) {
+  for (const sub of ['a b', 'a"b', 'a,b', 'a\\b', 'a\nb', 'a;b', 'a$b', '`id`', 'x'.repeat(252), 'ü']) {
     const err = t.throws(() => identityLabel(claims({ sub })), { code: 'IDENTITY_UNSAFE' }, JSON.stringify(sub));
     t.ok(err instanceof LeashError);
   }

@@ -41,6 +41,11 @@ const AUTH_ID = [
   `root oidc: ${G}`,
   `root eve@example.com`,
   `root  frank@example.com\t${G}  # the good one`,
+  `root 1234567890 ${G}`,
+  `root email:x@y.z ${G}`,
+  `root sub:x ${G}`,
+  `deploy oidc:\\"https://acme.com/groups\\":admins https://idp.example.com`,
+  `root REPO: ${G}`,
 ].join('\n');
 
 t.test('splitOpksshWords', async (t) => {
@@ -49,8 +54,68 @@ t.test('splitOpksshWords', async (t) => {
   t.same(splitOpksshWords(`x"y z"'w'`), ['xy zw']);
   t.match(splitOpksshWords(`a 'b`), /unterminated single/);
   t.match(splitOpksshWords('a "b'), /unterminated double/);
-  t.match(splitOpksshWords('a\\ b'), /backslash/);
   t.match(splitOpksshWords('a\u000bb'), /control/);
+  t.match(splitOpksshWords('a\u0085b'), /U\+0085/);
+});
+
+t.test('splitOpksshWords: backslash escapes exactly as go-shellquote Split reads them', async (t) => {
+  // go-shellquote's own test vectors (unquote_test.go), without the ones about newlines (a row has none).
+  const vectors: [string, string[] | RegExp][] = [
+    ['hello', ['hello']],
+    ['hello   goodbye', ['hello', 'goodbye']],
+    ['glob* test?', ['glob*', 'test?']],
+    ["don\\'t you know the dewey decimal system\\?", ["don't", 'you', 'know', 'the', 'dewey', 'decimal', 'system?']],
+    ["'don'\\''t you know the dewey decimal system?'", ["don't you know the dewey decimal system?"]],
+    ["one '' two", ['one', '', 'two']],
+    ['"quoted\\d\\\\\\" text"', ['quoted\\d\\" text']],
+    ['foo"bar"baz', ['foobarbaz']],
+    ["don't worry", /unterminated single/],
+    ["'test'\\''ing", /unterminated single/],
+    ['"foo\'bar', /unterminated double/],
+    ['foo\\', /unterminated backslash/],
+    ['a "b\\', /unterminated double/],
+    // Inside double quotes only $ ` " \ are escapable; a backslash before anything else stays.
+    ['"\\$\\`\\"\\\\\\a"', ['$`"\\\\a']],
+    ["'\\'", ['\\']],
+    ['a\\ b', ['a b']],
+  ];
+  for (const [input, want] of vectors) {
+    const got = splitOpksshWords(input);
+    if (want instanceof RegExp) t.match(got, want, JSON.stringify(input));
+    else t.same(got, want, JSON.stringify(input));
+  }
+});
+
+/**
+ * go-shellquote's Join (quote.go), written from its rules: what `opkssh add`
+ * writes for each column. Special characters are backslash-escaped; a word
+ * with a space, tab or newline is single-quoted instead ('\'' for a quote).
+ */
+function goJoin(words: string[]): string {
+  const special = `\\'"\`\${[|&;<>()*?!`;
+  return words
+    .map((w) => {
+      if (w === '') return "''";
+      if (/[ \t\n]/.test(w)) return `'${w.replace(/'/g, `'\\''`)}'`;
+      return [...w].map((c, i) => (special.includes(c) || (i === 0 && c === '~') ? `\\${c}` : c)).join('');
+    })
+    .join(' ');
+}
+
+t.test('rows as `opkssh add` writes them round-trip', async (t) => {
+  const columns = [
+    ['root', 'oidc:"https://acme.com/groups":admins', 'https://idp.example.com'],
+    ['deploy', 'oidc:groups:ssh users', 'https://idp.example.com'],
+    ['ci', "it's", 'https://idp.example.com?x=1&y=2'],
+    ['web', '~alice', 'https://idp.example.com'],
+    ['web', 'a$b`c\\d(e)', 'https://idp.example.com'],
+    ['web', '', 'https://idp.example.com'],
+  ];
+  for (const row of columns) {
+    const line = goJoin(row);
+    t.same(splitOpksshWords(line), row, line);
+  }
+  t.equal(goJoin(columns[0]!), 'root oidc:\\"https://acme.com/groups\\":admins https://idp.example.com', 'the reported form');
 });
 
 t.test('providers rows', async (t) => {
@@ -71,7 +136,7 @@ t.test('providers rows', async (t) => {
   t.match(problems, /providers:10: issuer https:\/\/dup.example.com is on 2 rows/);
   t.match(problems, /providers:11: issuer https:\/\/dup.example.com is on 2 rows/);
   t.match(problems, /providers:12: unterminated single quote/);
-  t.match(problems, /providers:13: backslash/);
+  t.match(problems, /providers:13: issuer "https:\/\/x.example.com y" is not an http\(s\) URL/, 'an escaped space joins the words, as in opkssh');
   t.equal(m.problems.length, 8);
 });
 
@@ -83,11 +148,15 @@ t.test('auth_id rows', async (t) => {
   t.same(
     m.grants.map((g) => [g.principals, g.identity, g.issuer, g.profile, g.source]),
     [
-      [['root'], 'alice@example.com', G, 'readonly', '/etc/leash/auth_id:2'],
+      [['root'], 'email:alice@example.com', G, 'readonly', '/etc/leash/auth_id:2'],
       [['deploy'], 'oidc:groups:ssh users', G, 'readonly', '/etc/leash/auth_id:3'],
       [['deploy'], 'oidc:"https://acme.com/groups":admins', 'https://idp.example.com', 'readonly', '/etc/leash/auth_id:4'],
       [['web'], 'oidc-match-end:email:@example.com', G, 'readonly', '/etc/leash/auth_id:5'],
-      [['root'], 'frank@example.com', G, 'readonly', '/etc/leash/auth_id:14'],
+      [['root'], 'email:frank@example.com', G, 'readonly', '/etc/leash/auth_id:14'],
+      [['root'], 'sub:1234567890', G, 'readonly', '/etc/leash/auth_id:15'],
+      [['root'], 'email:email:x@y.z', G, 'readonly', '/etc/leash/auth_id:16'],
+      [['root'], 'sub:sub:x', G, 'readonly', '/etc/leash/auth_id:17'],
+      [['deploy'], 'oidc:"https://acme.com/groups":admins', 'https://idp.example.com', 'readonly', '/etc/leash/auth_id:18'],
     ],
   );
   const problems = m.problems.filter((p) => p.startsWith('/etc/leash/auth_id'));
@@ -99,7 +168,8 @@ t.test('auth_id rows', async (t) => {
   t.match(problems.join('\n'), /auth_id:11: issuer "https:\/\/dup.example.com" is not a configured provider/, 'conflicting provider rows are not providers');
   t.match(problems.join('\n'), /auth_id:12: .*"oidc:"/);
   t.match(problems.join('\n'), /auth_id:13: expected 3 columns, found 2/);
-  t.equal(problems.length, 8);
+  t.match(problems.join('\n'), /auth_id:19: .*would match any value/);
+  t.equal(problems.length, 9);
 });
 
 t.test('without default_profile no auth_id row is taken over', async (t) => {

@@ -3,12 +3,13 @@
  * Request counts come from the provider's own log of what it served.
  */
 import t, { type Test } from 'tap';
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LeashError } from '../../../src/errors.js';
-import { REFETCH_INTERVAL, REFRESH_AGE, cacheFileStem, getSigningKey, refreshProvider, type JwksOptions } from '../../../src/verify/keys/provider-keys.js';
+import { REFETCH_INTERVAL } from '../../../src/verify/keys/fetch-throttle.js';
+import { REFRESH_AGE, cacheFileStem, getSigningKey, refreshProvider, type JwksOptions } from '../../../src/verify/keys/provider-keys.js';
 import { publicJwk, signingKey, startProvider, type TestProvider } from '../../helpers/oidc-provider.js';
 import { trustedTempDir } from '../../helpers/tmp.js';
 
@@ -17,11 +18,19 @@ const DAY = 86400;
 
 function cacheDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'leash-jwks-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.state`, { recursive: true, force: true });
+  });
   return dir;
 }
+/** The verifier state directory (the fetch throttle) that goes with a cache dir: `<dir>.state`, 0700. */
+function stateOf(dir: string): string {
+  mkdirSync(`${dir}.state`, { recursive: true, mode: 0o700 });
+  return `${dir}.state`;
+}
 function opts(dir: string, now = T0, extra: Partial<JwksOptions> = {}): JwksOptions {
-  return { cacheDir: dir, maxStale: 7 * DAY, now, ...extra };
+  return { cacheDir: dir, maxStale: 7 * DAY, now, stateDir: stateOf(dir), ...extra };
 }
 async function provider(t: Test, ...args: Parameters<typeof startProvider>): Promise<TestProvider> {
   const op = await startProvider(...args);
@@ -60,7 +69,8 @@ t.test('cold cache: one discovery + one jwks request, file written atomically', 
   t.same(op.requests.slice(-2), ['/.well-known/openid-configuration', '/jwks']);
 
   const stem = cacheFileStem(op.issuer);
-  t.same(readdirSync(dir).sort(), [`${stem}.attempt`, `${stem}.json`], 'no temp files left behind');
+  t.same(readdirSync(dir).sort(), [`${stem}.json`], 'no temp files left behind, no throttle record in the cache');
+  t.same(readdirSync(`${dir}.state`), [`fetch-${stem}-${Math.floor(T0 / REFETCH_INTERVAL)}`], 'the attempt is recorded in the state directory');
   const file = join(dir, `${stem}.json`);
   t.equal(statSync(file).mode & 0o777, 0o644);
   const record = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -207,7 +217,7 @@ t.test('an unsafe or missing cache directory is not used: fetch in memory, say w
   chmodSync(open, 0o777);
   let r = await getSigningKey({ issuer: op.issuer }, key.kid, opts(open));
   t.equal(r.source, 'fetched');
-  t.same(r.warnings.map((w) => w.code), ['JWKS_CACHE_UNSAFE']);
+  t.same(r.warnings.map((w) => w.code), ['JWKS_CACHE_UNSAFE', 'JWKS_CACHE_UNWRITABLE'], 'not used, so not saved either');
   t.same(readdirSync(open), [], 'nothing written into a group/world-writable dir');
 
   const missing = join(cacheDir(t), 'nope');
@@ -218,7 +228,7 @@ t.test('an unsafe or missing cache directory is not used: fetch in memory, say w
   t.equal(refreshed.persisted, false);
 });
 
-t.test('running as an unprivileged user that cannot write the cache: reads it, fetches in memory', { skip: process.geteuid?.() !== 0 && 'needs root (seteuid)' }, async (t) => {
+t.test('running as an unprivileged user that cannot write the cache: reads it, fetches in memory (throttled in its state directory)', { skip: process.geteuid?.() !== 0 && 'needs root (seteuid)' }, async (t) => {
   const a = signingKey('RS256');
   const b = signingKey('ES256');
   const op = await provider(t, { keys: [a] });
@@ -226,6 +236,7 @@ t.test('running as an unprivileged user that cannot write the cache: reads it, f
   chmodSync(dir, 0o755); // root-owned, readable by all, writable only by root
   await refreshProvider({ issuer: op.issuer }, { cacheDir: dir, now: T0 });
   op.setKeys([b, a]);
+  chownSync(stateOf(dir), 65534, 65534); // the verifier's own state directory is nobody's
   const seteuid = process.seteuid as (id: number) => void; // POSIX-only, present under root on Linux
   seteuid(65534); // nobody
   let hit, miss;
@@ -312,4 +323,51 @@ t.test('pinned jwks_file: read from disk, never fetched', async (t) => {
   chmodSync(file, 0o644);
   writeFileSync(file, 'not json');
   await rejectsCode(t, getSigningKey(p, key.kid, opts(dir)), 'JWKS_INVALID');
+});
+
+t.test('without a verifier state directory the login path never fetches', async (t) => {
+  const key = signingKey('RS256');
+  const op = await provider(t, { keys: [key] });
+  const dir = cacheDir(t);
+  const err = await rejectsCode(t, getSigningKey({ issuer: op.issuer }, key.kid, opts(dir, T0, { stateDir: null })), 'JWKS_UNAVAILABLE');
+  t.match(err.message, /VERIFY_STATE_UNUSABLE/);
+  t.equal(op.keyRequests(), 0, 'no request at all');
+  await refreshProvider({ issuer: op.issuer }, { cacheDir: dir, now: T0 });
+  t.equal((await getSigningKey({ issuer: op.issuer }, key.kid, opts(dir, T0 + 1, { stateDir: null }))).source, 'cache', 'the refresh timer\'s cache still serves');
+});
+
+t.test('the throttle holds for many concurrent logins with an unknown kid and a root-owned cache directory', async (t) => {
+  const op = await provider(t, { keys: [signingKey('RS256')] });
+  const dir = cacheDir(t);
+  chmodSync(dir, 0o755);
+  await refreshProvider({ issuer: op.issuer }, { cacheDir: dir, now: T0 });
+  const before = op.keyRequests();
+  // Made-up kids, as anyone can present: 20 logins at once, then 20 more over the next minutes.
+  const warnings: string[][] = [];
+  const attempt = async (now: number, i: number): Promise<void> => {
+    const o = opts(dir, now, { warnings: [] });
+    await rejectsCode(t, getSigningKey({ issuer: op.issuer }, `made-up-${i}`, o), 'JWKS_KID_UNKNOWN');
+    warnings.push((o.warnings ?? []).map((w) => w.code));
+  };
+  await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(T0 + 1, i)));
+  for (let i = 0; i < 20; i++) await attempt(T0 + 2 + i * 14, 100 + i); // up to T0 + 268: inside one interval
+  t.equal(op.keyRequests() - before, 2, 'one discovery and one key set for all 40 logins');
+  t.ok(warnings.filter((w) => w.includes('JWKS_REFETCH_THROTTLED')).length >= 39, 'the others were throttled');
+});
+
+t.test('state directory records: one per slot, foreign or garbled ones count as a recent attempt', async (t) => {
+  const op = await provider(t, { keys: [signingKey('RS256')] });
+  const dir = cacheDir(t);
+  const state = stateOf(dir);
+  const stem = cacheFileStem(op.issuer);
+  const slot = Math.floor(T0 / REFETCH_INTERVAL);
+  writeFileSync(join(state, `fetch-${stem}-${slot - 1}`), 'garbage');
+  const err = await rejectsCode(t, getSigningKey({ issuer: op.issuer }, 'k', opts(dir, T0)), 'JWKS_UNAVAILABLE');
+  t.match(err.message, /JWKS_REFETCH_THROTTLED/);
+  t.equal(op.keyRequests(), 0);
+  symlinkSync('/etc/hostname', join(state, `fetch-${stem}-${slot}`));
+  rmSync(join(state, `fetch-${stem}-${slot - 1}`));
+  await rejectsCode(t, getSigningKey({ issuer: op.issuer }, 'k', opts(dir, T0)), 'JWKS_UNAVAILABLE');
+  t.equal(op.keyRequests(), 0, 'a symlink in the slot is not followed, and no fetch');
+  t.equal(readFileSync('/etc/hostname', 'utf8').length > 0, true, 'the symlink target is untouched');
 });

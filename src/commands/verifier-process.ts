@@ -1,0 +1,55 @@
+import { realpathSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandContext } from './context.js';
+import type { LeashConfig } from '../config/types.js';
+
+/**
+ * What `leash verify` and `leash verify --explain` share with the process
+ * around them: their output, the executable's own path, the audit log's path.
+ */
+
+/** Where verify writes: the line for sshd and the explain report (out), reasons for sshd's log (err). */
+export interface VerifyIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/**
+ * Straight to descriptors 1 and 2. Under sshd both are pipes, and touching
+ * process.stdout/stderr there builds a net.Socket and loads a dozen modules,
+ * which the memo's hit path (the whole of sshd's second call) must not pay.
+ */
+export const FD_IO: VerifyIo = { out: (text) => writeAll(1, text), err: (text) => writeAll(2, text) };
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  for (let tries = 0; off < buf.length && tries < 10_000; tries++) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
+
+/**
+ * The executable sshd should run as the forced command: this very binary
+ * (resolved, as sshd resolves it). When running from sources instead of the
+ * built executable, the entry script stands in.
+ */
+export function selfPath(): string {
+  let sea = false;
+  try {
+    // node:sea exists from Node 20.12; isSea() tells the compiled executable apart.
+    sea = (process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined)?.isSea?.() === true;
+  } catch {
+    sea = false;
+  }
+  return realpathSync(sea ? process.execPath : resolve(process.argv[1] ?? process.execPath));
+}
+
+/** leash.yaml's audit_log, or LEASH_AUDIT_LOG outside an SSH session (for tests; sshd gives the verifier no environment). */
+export function auditLogPath(ctx: CommandContext, config: Pick<LeashConfig, 'auditLog'>): string {
+  return (ctx.env['SSH_CONNECTION'] === undefined ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog;
+}
