@@ -189,7 +189,7 @@ try {
       '',
     ].join('\n'), { mode: 0o644 });
     // The session registry the shell role records into (src/runtime/layout.ts).
-    for (const d of ['run', 'run/verify', 'run/logins', 'run/sessions', 'run/sessions/running']) mkdirSync(join(work, d), { mode: 0o755 });
+    for (const d of ['run/logins', 'run/sessions', 'run/sessions/running']) mkdirSync(join(work, d), { mode: 0o755 });
     const C = ['--config-dir', cfg];
 
     // Here, in the parent (it makes no cache): what the refresh timer does and
