@@ -60,12 +60,6 @@ async function setUp(t: Tap) {
   await mkdir(cache, { mode: 0o755 });
   await chown(cache, akc.uid, akc.gid); // cache-store accepts root or the user leash runs as
   await chmod(cache, 0o755);
-  // runtime_dir (root 0755) and the verifier's state in it (leash-akc, 0700): the memo and the fetch throttle.
-  const runtimeDir = join(cfg.path, 'run');
-  await mkdir(join(runtimeDir, 'verify'), { recursive: true, mode: 0o700 });
-  await chmod(runtimeDir, 0o755);
-  await chown(join(runtimeDir, 'verify'), akc.uid, akc.gid);
-  await chmod(join(runtimeDir, 'verify'), 0o700);
   // Appended to by leash-akc (verify.*) and by the session user (shell.*). 0666
   // only for this test: the real permission model (a shared group) comes with install.sh.
   await writeFile(audit, '', { mode: 0o666 });
@@ -73,7 +67,8 @@ async function setUp(t: Tap) {
   // The recordings log and the session registry (track C).
   await writeFile(join(cfg.path, 'recordings.jsonl'), '', { mode: 0o666 });
   await chmod(join(cfg.path, 'recordings.jsonl'), 0o666);
-  const runtime = await makeRuntimeDir(cfg.path, akc);
+  // runtime_dir: the verifier's state (leash-akc, 0700: the memo and the fetch throttle) and the session registry.
+  const runtimeDir = await makeRuntimeDir(cfg.path, akc);
   await mkdir(join(cfg.path, 'policies'), { mode: 0o755 });
   await chmod(join(cfg.path, 'policies'), 0o755);
   await copyFile(POLICY, join(cfg.path, 'policies', 'diagnostic.yaml'));
@@ -94,7 +89,7 @@ async function setUp(t: Tap) {
     jwksCacheDir: cache,
     runtimeDir,
   });
-  await writeFile(join(cfg.path, 'leash.yaml'), `${yaml}runtime_dir: ${runtime}\n`, { mode: 0o644 });
+  await writeFile(join(cfg.path, 'leash.yaml'), yaml, { mode: 0o644 });
   await chmod(join(cfg.path, 'leash.yaml'), 0o644);
 
   // Client keys and certificates only need to be private to root.
