@@ -6,7 +6,8 @@ export const DEFAULT_AUDIT_LOG = '/var/log/leash/audit.jsonl';
 /** Longest command text kept in an event; the rest is cut and marked. */
 const MAX_COMMAND_CHARS = 4096;
 
-export type AuditValue = string | number | boolean | null | readonly string[] | undefined;
+/** Lists: a pipeline's binaries (strings), its stages' argv (lists of strings), its stages' statuses (numbers). */
+export type AuditValue = string | number | boolean | null | readonly string[] | readonly (readonly string[])[] | readonly number[] | undefined;
 export type AuditEvent = { event: string } & Record<string, AuditValue>;
 
 /**

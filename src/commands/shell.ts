@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { CommandContext } from './context.js';
 import { AuditLog, clientAddress, printableCommand, type AuditEvent } from '../audit/log.js';
@@ -9,22 +10,60 @@ import { realFs } from '../policy/fs-view.js';
 import { loadProfile } from '../policy/load.js';
 import type { Profile } from '../policy/types.js';
 import { decide, type Stage } from '../shell/decide.js';
-import { runCommand } from '../shell/exec.js';
+import { closeInheritedDescriptors } from '../shell/descriptors.js';
+import { guardPrograms } from '../shell/guard.js';
+import type { OutputHook } from '../shell/relay.js';
+import { runPipeline } from '../shell/runner.js';
+import { outcomeOf, signalNumber, stageFields } from './shell-outcome.js';
+import { catchStopSignals, type CaughtSignals } from './stop-signals.js';
 
 const DEFAULT_PROFILE = 'diagnostic';
 
 /**
- * `leash shell`: the forced command. Order matters and every step fails
- * closed: the audit log must be open before anything is decided, the
- * decision must be logged before anything runs, and a profile that does not
- * load denies everything.
+ * What `leash shell` takes from its process, injectable so that the tests
+ * can run it inside the test process. PROCESS is the real thing.
  */
-export async function runShell(ctx: CommandContext): Promise<number> {
+export interface ShellProcess {
+  /** Closes inherited descriptors above stderr (descriptors.ts). */
+  closeInheritedDescriptors: () => void;
+  /** Installs the stop-signal handlers (stop-signals.ts). */
+  catchSignals: () => CaughtSignals;
+  /** Where the command's output is relayed, and leash's own messages go. */
+  stdoutFd: number;
+  stderrFd: number;
+  onOutput?: OutputHook;
+}
+
+export const PROCESS: ShellProcess = {
+  closeInheritedDescriptors: () => void closeInheritedDescriptors(),
+  catchSignals: catchStopSignals,
+  stdoutFd: 1,
+  stderrFd: 2,
+};
+
+/**
+ * `leash shell`: the forced command. Order matters and every step fails
+ * closed: the signal handlers are in place before anything can run, the
+ * audit log must be open before anything is decided, the decision must be
+ * logged before anything runs, and a profile that does not load denies
+ * everything.
+ */
+export async function runShell(ctx: CommandContext, proc: ShellProcess = PROCESS): Promise<number> {
+  const signals = proc.catchSignals();
+  try {
+    proc.closeInheritedDescriptors();
+    return await shell(ctx, proc, signals.signal);
+  } finally {
+    signals.release();
+  }
+}
+
+async function shell(ctx: CommandContext, proc: ShellProcess, stop: AbortSignal): Promise<number> {
   const env = ctx.env;
   // Inside an SSH session the environment belongs to the client's side of the
   // login (AcceptEnv, shell startup files): only the key line's flags count.
   const underSshd = env['SSH_CONNECTION'] !== undefined;
-  const stderr = (line: string): void => void process.stderr.write(`leash: ${line}\n`);
+  const stderr = (line: string): void => say(proc.stderrFd, `leash: ${line}\n`);
 
   let setup: { audit: AuditLog; configDir: string; defaultProfile: string | undefined };
   try {
@@ -76,7 +115,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 
     if (raw === undefined || raw.trim() === '') {
       const names = [...profile.commands.keys()].join(', ');
-      process.stderr.write(`leash: this login runs single commands only (profile ${profile.name}): ${names}\n`);
+      stderr(`this login runs single commands only (profile ${profile.name}): ${names}`);
       return deny('COMMAND_EMPTY', 'interactive login is not available');
     }
 
@@ -86,36 +125,56 @@ export async function runShell(ctx: CommandContext): Promise<number> {
       if (decision.hint !== undefined) stderr(`hint: ${decision.hint}`);
       return code;
     }
+    const stages = decision.stages;
+    const [first] = stages as [Stage, ...Stage[]];
+    const what = stageFields(stages);
 
-    const [stage] = decision.stages as [Stage];
+    const guard = guardPrograms(realFs);
+    if (!guard.ok) return deny('GUARD_UNAVAILABLE', guard.detail, EXIT.CONFIG, what);
+    if (stop.aborted) return deny('SIGNALLED', `leash received ${String(stop.reason)} before the command started`, 128 + signalNumber(stop.reason), what);
+
     const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
-    audit.write({ event: 'shell.allowed', ...base, reason: decision.code, binary: stage.binary, argv: stage.argv, timeout_ms: timeoutMs });
-    const result = await runCommand({ binary: stage.binary, argv: stage.argv, timeoutMs });
-    const outcome: AuditEvent = {
-      event: result.timedOut ? 'shell.timeout' : 'shell.finished',
-      ...base,
-      argv: stage.argv,
-      exit: result.timedOut ? EXIT.TIMEOUT : result.status,
-      child_status: result.status,
-      duration_ms: result.durationMs,
-    };
+    audit.write({ event: 'shell.allowed', ...base, ...what, reason: decision.code, binary: first.binary, timeout_ms: timeoutMs, max_output: profile.maxOutputBytes });
+    const result = await runPipeline({
+      stages,
+      guard: guard.programs,
+      timeoutMs,
+      maxOutputBytes: profile.maxOutputBytes,
+      // Only the sftp subsystem talks to the client over standard input.
+      input: first.command === 'sftp' ? 'client' : 'none',
+      stdoutFd: proc.stdoutFd,
+      stderrFd: proc.stderrFd,
+      stop,
+      onOutput: proc.onOutput,
+    });
+    const timedOutBecause = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
+    const outcome = outcomeOf(result, profile, stages, timedOutBecause);
     try {
-      audit.write(outcome);
+      audit.write({ ...outcome.event, ...base, ...what, duration_ms: result.durationMs, output_bytes: result.outputBytes });
     } catch (err) {
       stderr(`audit log unwritable after the command ran (${asLeashError(err).code})`);
     }
-    if (result.timedOut) {
-      const why = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
-      stderr(`timed out: ${why}; its process group was killed`);
-      return EXIT.TIMEOUT;
-    }
-    return result.status;
+    if (outcome.message) stderr(outcome.message);
+    return outcome.exit;
   } catch (err) {
     // Reaching here means nothing ran (or the run could not start): deny and say why.
     const e = asLeashError(err, 'INTERNAL');
     return deny(e.code, e.message, e.code === 'AUDIT_UNWRITABLE' ? EXIT.CONFIG : EXIT.DENIED);
   } finally {
     audit.close();
+  }
+}
+
+/**
+ * One line for the client. Written straight to the descriptor (no stream
+ * object to set up); a client that is gone or not reading loses the line,
+ * never the run.
+ */
+function say(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    /* EPIPE, EIO, EAGAIN: nobody to tell */
   }
 }
 
