@@ -8,6 +8,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BUILD_ID_PLACEHOLDER, buildIdOf } from './build-id.mjs';
 import { RUNTIME_MAJOR, SEA_CONFIG, SEA_TARGET } from './sea-config.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,10 +27,6 @@ const WARM_DRIVER = join(ROOT, 'build', 'warm-cache.mjs');
 const SEA_DIR = join(DIST, 'sea');
 const SEA_SOURCE = join(SEA_DIR, 'leash.js');
 const SEA_MAIN = join(SEA_DIR, 'main.cjs');
-// src/version.ts BUILD_ID: the bundle's own sha256, computed over the bundle
-// with this placeholder in its place and then written over it (same length),
-// so that `sha256(bundle with the id replaced by the placeholder) == id`.
-const BUILD_ID_PLACEHOLDER = `leash-build-id-${'0'.repeat(49)}`;
 // Made by build/warm-cache.mjs; the loader picks one by the command name.
 const SEA_CACHES = ['leash.cache', 'leash.verify.cache', 'leash.shell.cache', 'leash.explain.cache'];
 // `--no-warm-cache`: the bundle itself is the SEA main, with Node's own code
@@ -107,11 +104,11 @@ const out = meta.outputs[rel(BUNDLE)];
 const external = out.imports.filter((i) => i.external).map((i) => i.path);
 const nonBuiltin = external.filter((p) => !isBuiltin(p));
 if (nonBuiltin.length) fail(`bundle leaves non-built-in imports: ${nonBuiltin.join(', ')}`);
-// The build id: the compiled configuration cache is tied to it (src/config/compiled-config.ts).
-const placeholderCount = readFileSync(BUNDLE, 'utf8').split(BUILD_ID_PLACEHOLDER).length - 1;
-if (placeholderCount === 0) fail('the build id placeholder is not in the bundle (src/version.ts BUILD_ID)');
-const buildId = sha256(BUNDLE);
-writeFileSync(BUNDLE, readFileSync(BUNDLE, 'utf8').replaceAll(BUILD_ID_PLACEHOLDER, buildId));
+// The build id (build/build-id.mjs): the compiled configuration cache is tied to it.
+const withPlaceholder = readFileSync(BUNDLE, 'utf8');
+if (!withPlaceholder.includes(BUILD_ID_PLACEHOLDER)) fail('the build id placeholder is not in the bundle (src/version.ts BUILD_ID)');
+const buildId = buildIdOf(withPlaceholder);
+writeFileSync(BUNDLE, withPlaceholder.replaceAll(BUILD_ID_PLACEHOLDER, buildId));
 const code = readFileSync(BUNDLE, 'utf8');
 // A single executable can import() only built-ins. This also rejects the text
 // "import(" in a comment or string: rename it rather than loosen the check.
