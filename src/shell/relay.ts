@@ -1,4 +1,4 @@
-import { write } from 'node:fs';
+import { writev } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -22,29 +22,39 @@ export interface RelayOptions {
   onHookError: (err: unknown) => void;
 }
 
-interface Pending {
-  chunk: Buffer;
-  offset: number;
-  done: () => void;
-}
-
 interface Destination {
   fd: number;
-  queue: Pending[];
+  /** Chunks not yet written, oldest first; `offset` bytes of the first are. */
+  queue: Buffer[];
+  offset: number;
+  /** Bytes in the queue not yet written. */
+  queued: number;
   writing: boolean;
+  /** Sources paused because this destination's queue was over HIGH_WATER. */
+  paused: Set<Readable>;
 }
 
+/**
+ * Per destination: at HIGH_WATER queued bytes its sources are paused, below
+ * LOW_WATER they read again. Reading and writing overlap (on another core)
+ * while memory stays bounded: HIGH_WATER plus one chunk per source.
+ */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+/** Chunks written by one writev(2). */
+const MAX_BATCH = 64;
 /** How long to wait before writing again to a destination that said EAGAIN (one opened non-blocking). */
 const EAGAIN_RETRY_MS = 2;
 
 /**
  * Copies the commands' output to leash's own descriptors (the SSH channel, a
- * pty, a file in tests) and counts it. Each source is paused while its chunk
- * waits to be written, so at most one chunk per source is held in memory and
- * a client that reads slowly slows the command down (its pipe fills and its
- * write(2) blocks) instead of making leash buffer. Writes go through the
- * thread pool (fs.write), so a destination that blocks — a terminal, a full
- * pipe — never blocks leash's event loop: timers and signals still act.
+ * pty, a file in tests) and counts it. A client that reads slowly slows the
+ * command down instead of making leash buffer: once a destination has
+ * HIGH_WATER bytes queued, its sources are paused, the pipes from the
+ * commands fill and the commands' write(2) blocks. Writes go through the
+ * thread pool (fs.writev, several chunks at a time), so a destination that
+ * blocks — a terminal, a full pipe — never blocks leash's event loop: timers
+ * and signals still act.
  */
 export class OutputRelay {
   /** Bytes relayed so far. */
@@ -59,7 +69,7 @@ export class OutputRelay {
   /** Relays `source` (stage `stage`'s `stream`) to descriptor `fd`. */
   add(source: Readable, stage: number, stream: OutputStream, fd: number): void {
     let dest = this.destinations.get(fd);
-    if (!dest) this.destinations.set(fd, (dest = { fd, queue: [], writing: false }));
+    if (!dest) this.destinations.set(fd, (dest = { fd, queue: [], offset: 0, queued: 0, writing: false, paused: new Set() }));
     const to = dest;
     this.sources.add(source);
     source.on('data', (chunk: Buffer) => this.take(source, stage, stream, to, chunk));
@@ -97,8 +107,12 @@ export class OutputRelay {
         this.options.onHookError(err);
         return;
       }
-      source.pause();
-      dest.queue.push({ chunk: part, offset: 0, done: () => source.resume() });
+      dest.queue.push(part);
+      dest.queued += part.length;
+      if (dest.queued >= HIGH_WATER) {
+        source.pause();
+        dest.paused.add(source);
+      }
       this.pump(dest);
     }
     if (part.length < chunk.length) {
@@ -116,13 +130,14 @@ export class OutputRelay {
 
   private pump(dest: Destination): void {
     if (dest.writing) return;
-    const item = dest.queue[0];
-    if (!item) {
+    if (dest.queue.length === 0) {
       this.settle();
       return;
     }
     dest.writing = true;
-    write(dest.fd, item.chunk, item.offset, item.chunk.length - item.offset, null, (err, written) => {
+    const batch = dest.queue.slice(0, MAX_BATCH);
+    batch[0] = (batch[0] as Buffer).subarray(dest.offset);
+    writev(dest.fd, batch, null, (err, written) => {
       dest.writing = false;
       if (err) {
         if (err.code === 'EAGAIN') {
@@ -132,10 +147,13 @@ export class OutputRelay {
         this.closeDestinations(err.code ?? 'EIO');
         return;
       }
-      item.offset += written;
-      if (item.offset >= item.chunk.length) {
-        dest.queue.shift();
-        item.done();
+      dest.queued -= written;
+      let left = dest.offset + written;
+      while (dest.queue.length > 0 && left >= (dest.queue[0] as Buffer).length) left -= (dest.queue.shift() as Buffer).length;
+      dest.offset = left;
+      if (dest.queued < LOW_WATER && dest.paused.size > 0) {
+        for (const s of dest.paused) s.resume();
+        dest.paused.clear();
       }
       this.pump(dest);
     });
@@ -145,7 +163,11 @@ export class OutputRelay {
   private closeDestinations(code: string): void {
     const first = !this.stopped;
     this.stop();
-    for (const d of this.destinations.values()) d.queue.length = 0;
+    for (const d of this.destinations.values()) {
+      d.queue.length = 0;
+      d.queued = 0;
+      d.offset = 0;
+    }
     if (first) this.options.onClosed(code);
     this.settle();
   }
