@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { StdioOptions } from 'node:child_process';
 import { LEASH, shellFixture, type ShellRun } from '../helpers/shell-fixture.js';
 import { isRoot } from '../helpers/tmp.js';
 
@@ -41,8 +42,8 @@ t.test('which variables are the runtime’s', async (t) => {
     LEASH_AUDIT_LOG: '/x',
     LEASH_CODE_CACHE_CHECK: '1',
   };
-  t.same(runtimeEnv.runtimeVariables(env).sort(), ['FORCE_COLOR', 'GLIBC_TUNABLES', 'ICU_DATA', 'LD_PRELOAD', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS', 'NODE_V8_COVERAGE', 'OPENSSL_CONF', 'SSL_CERT_FILE', 'UV_THREADPOOL_SIZE']);
-  t.same(Object.keys(runtimeEnv.withoutRuntimeVariables(env)).sort(), ['LANG', 'LC_ALL', 'LEASH_AUDIT_LOG', 'LEASH_CODE_CACHE_CHECK', 'PATH', 'SSH_CONNECTION', 'SSH_ORIGINAL_COMMAND', 'TERM', 'TZ']);
+  t.same(runtimeEnv.runtimeVariables(env).sort(), ['FORCE_COLOR', 'ICU_DATA', 'NODE_OPTIONS', 'NODE_V8_COVERAGE', 'OPENSSL_CONF', 'SSL_CERT_FILE', 'UV_THREADPOOL_SIZE'], 'these make leash restart; the loader’s own (LD_*, MALLOC_*, GLIBC_TUNABLES) do not');
+  t.same(Object.keys(runtimeEnv.withoutRuntimeVariables(env)).sort(), ['LANG', 'LC_ALL', 'LEASH_AUDIT_LOG', 'LEASH_CODE_CACHE_CHECK', 'PATH', 'SSH_CONNECTION', 'SSH_ORIGINAL_COMMAND', 'TERM', 'TZ'], 'a restart drops both kinds');
 });
 
 /**
@@ -108,11 +109,13 @@ if (skip) {
   const normalized = (events: Array<Record<string, unknown>>): Array<Record<string, unknown>> =>
     events.map(({ ts: _ts, duration_ms: _d, ...rest }) => rest);
 
+  /** A clean run and one with `env`; descriptor 3 of each is a pipe from this test (nothing else is inherited). */
   const runBoth = async (env: Record<string, string>): Promise<{ clean: ShellRun; dirty: ShellRun; cleanEvents: unknown; dirtyEvents: unknown }> => {
+    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'pipe'];
     const n0 = fx.events().length;
-    const clean = await fx.run('both');
+    const clean = await fx.run('both', { stdio });
     const n1 = fx.events().length;
-    const dirty = await fx.run('both', { env });
+    const dirty = await fx.run('both', { env, stdio });
     return { clean, dirty, cleanEvents: normalized(fx.events().slice(n0, n1)), dirtyEvents: normalized(fx.events().slice(n1)) };
   };
 
@@ -138,6 +141,13 @@ if (skip) {
     );
   });
 
+  t.test('runtime variables back after the restart (a wrapper that sets them on every exec): leash stops, it does not loop', async (t) => {
+    const r = await fx.run('both', { env: { NODE_DEBUG: 'x', LEASH_RUNTIME_RESTARTED: '1' } });
+    t.equal(r.code, 70);
+    t.match(r.stderr, /^leash: NODE_DEBUG set again after leash restarted without them; nothing was run\n$/);
+    t.equal(r.stdout, '');
+  });
+
   t.test('the variables that act before leash starts: its decisions, audit and output are still unchanged', async (t) => {
     const debug = await runBoth({ NODE_DEBUG_NATIVE: 'SEA,CODE_CACHE,COMPILE_CACHE,INSPECTOR_PROFILER,MKSNAPSHOT' });
     t.equal(debug.dirty.code, debug.clean.code);
@@ -150,10 +160,10 @@ if (skip) {
     t.not(repl.code, 0, 'NODE_REPL_EXTERNAL_MODULE: the runtime refuses to start');
     t.equal(repl.stdout, '', 'the command did not run');
     t.equal(fx.events().length, n0, 'nothing was decided');
-    // An IPC channel (and a cluster worker) on a descriptor: depending on what the
-    // descriptor is, the runtime aborts before leash starts, or leash then runs
+    // An IPC channel on a descriptor (an inherited pipe, or none): depending on what
+    // the descriptor is, the runtime aborts before leash starts, or leash then runs
     // exactly as without. Never anything in between.
-    for (const env of [{ NODE_CHANNEL_FD: '3' }, { NODE_CHANNEL_FD: '987' }, { NODE_CHANNEL_FD: '987', NODE_UNIQUE_ID: '1' }] as Array<Record<string, string>>) {
+    for (const env of [{ NODE_CHANNEL_FD: '3' }, { NODE_CHANNEL_FD: '9' }, { NODE_CHANNEL_FD: '987' }] as Array<Record<string, string>>) {
       const what = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
       const r = await runBoth(env);
       if (r.dirty.code === r.clean.code) {

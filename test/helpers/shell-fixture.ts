@@ -21,7 +21,7 @@ export interface ShellFixture {
   /** Starts `leash shell --profile <profile>` with SSH_ORIGINAL_COMMAND=command and only the given extra environment. */
   start: (command: string, o?: { env?: Record<string, string>; stdio?: StdioOptions; profile?: string; args?: string[] }) => ChildProcess;
   /** start(), collecting its output, resolved when it exits. */
-  run: (command: string, o?: { env?: Record<string, string>; profile?: string; args?: string[] }) => Promise<ShellRun>;
+  run: (command: string, o?: { env?: Record<string, string>; profile?: string; args?: string[]; stdio?: StdioOptions }) => Promise<ShellRun>;
   cleanup: () => Promise<void>;
 }
 
@@ -49,12 +49,14 @@ export async function shellFixture(prefix: string, profiles: Record<string, stri
   for (const [name, text] of Object.entries(programs)) writeFileSync(join(dir, 'bin', name), fill(text), { mode: 0o755 });
   const first = Object.keys(profiles)[0] as string;
 
+  // Through `env -i`: the test runner adds its own NODE_OPTIONS to every process
+  // it spawns, and leash must see exactly the environment the test means.
   const start: ShellFixture['start'] = (command, o = {}) =>
-    spawn(LEASH, ['shell', '--config-dir', dir, '--profile', o.profile ?? first, ...(o.args ?? [])], {
-      env: { SSH_ORIGINAL_COMMAND: command, ...o.env },
-      cwd: '/',
-      stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'],
-    });
+    spawn(
+      '/usr/bin/env',
+      ['-i', ...Object.entries({ SSH_ORIGINAL_COMMAND: command, ...o.env }).map(([k, v]) => `${k}=${v}`), LEASH, 'shell', '--config-dir', dir, '--profile', o.profile ?? first, ...(o.args ?? [])],
+      { cwd: '/', stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'] },
+    );
   const run: ShellFixture['run'] = (command, o = {}) =>
     new Promise((done) => {
       const child = start(command, o);
