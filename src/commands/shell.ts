@@ -43,22 +43,12 @@ export const PROCESS: ShellProcess = {
 
 /**
  * `leash shell`: the forced command. Order matters and every step fails
- * closed: the signal handlers are in place before anything can run, the
- * audit log must be open before anything is decided, the decision must be
- * logged before anything runs, and a profile that does not load denies
- * everything.
+ * closed: the audit log must be open before anything is decided, a profile
+ * that does not load denies everything, the stop signals are caught before
+ * the decision is logged as allowed, and the decision is logged before
+ * anything runs.
  */
 export async function runShell(ctx: CommandContext, proc: ShellProcess = PROCESS): Promise<number> {
-  const signals = proc.catchSignals();
-  try {
-    proc.closeInheritedDescriptors();
-    return await shell(ctx, proc, signals.signal);
-  } finally {
-    signals.release();
-  }
-}
-
-async function shell(ctx: CommandContext, proc: ShellProcess, stop: AbortSignal): Promise<number> {
   const env = ctx.env;
   // Inside an SSH session the environment belongs to the client's side of the
   // login (AcceptEnv, shell startup files): only the key line's flags count.
@@ -131,31 +121,41 @@ async function shell(ctx: CommandContext, proc: ShellProcess, stop: AbortSignal)
 
     const guard = guardPrograms(realFs);
     if (!guard.ok) return deny('GUARD_UNAVAILABLE', guard.detail, EXIT.CONFIG, what);
-    if (stop.aborted) return deny('SIGNALLED', `leash received ${String(stop.reason)} before the command started`, 128 + signalNumber(stop.reason), what);
 
-    const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
-    audit.write({ event: 'shell.allowed', ...base, ...what, reason: decision.code, binary: first.binary, timeout_ms: timeoutMs, max_output: profile.maxOutputBytes });
-    const result = await runPipeline({
-      stages,
-      guard: guard.programs,
-      timeoutMs,
-      maxOutputBytes: profile.maxOutputBytes,
-      // Only the sftp subsystem talks to the client over standard input.
-      input: first.command === 'sftp' ? 'client' : 'none',
-      stdoutFd: proc.stdoutFd,
-      stderrFd: proc.stderrFd,
-      stop,
-      onOutput: proc.onOutput,
-    });
-    const timedOutBecause = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
-    const outcome = outcomeOf(result, profile, stages, timedOutBecause);
+    // From here on something runs: a stop signal is caught (the command is
+    // stopped and that is audited), and only descriptors 0–2 are left to pass on.
+    const signals = proc.catchSignals();
     try {
-      audit.write({ ...outcome.event, ...base, ...what, duration_ms: result.durationMs, output_bytes: result.outputBytes });
-    } catch (err) {
-      stderr(`audit log unwritable after the command ran (${asLeashError(err).code})`);
+      proc.closeInheritedDescriptors();
+      const stop = signals.signal;
+      if (stop.aborted) return deny('SIGNALLED', `leash received ${String(stop.reason)} before the command started`, 128 + signalNumber(stop.reason), what);
+
+      const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
+      audit.write({ event: 'shell.allowed', ...base, ...what, reason: decision.code, binary: first.binary, timeout_ms: timeoutMs, max_output: profile.maxOutputBytes });
+      const result = await runPipeline({
+        stages,
+        guard: guard.programs,
+        timeoutMs,
+        maxOutputBytes: profile.maxOutputBytes,
+        // Only the sftp subsystem talks to the client over standard input.
+        input: first.command === 'sftp' ? 'client' : 'none',
+        stdoutFd: proc.stdoutFd,
+        stderrFd: proc.stderrFd,
+        stop,
+        onOutput: proc.onOutput,
+      });
+      const timedOutBecause = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
+      const outcome = outcomeOf(result, profile, stages, timedOutBecause);
+      try {
+        audit.write({ ...outcome.event, ...base, ...what, duration_ms: result.durationMs, output_bytes: result.outputBytes });
+      } catch (err) {
+        stderr(`audit log unwritable after the command ran (${asLeashError(err).code})`);
+      }
+      if (outcome.message) stderr(outcome.message);
+      return outcome.exit;
+    } finally {
+      signals.release();
     }
-    if (outcome.message) stderr(outcome.message);
-    return outcome.exit;
   } catch (err) {
     // Reaching here means nothing ran (or the run could not start): deny and say why.
     const e = asLeashError(err, 'INTERNAL');
