@@ -7,7 +7,7 @@ import type { Stage } from './decide.js';
  * command cannot outlive leash however leash ends — even by SIGKILL, which
  * leash cannot catch, or SIGSTOP, which freezes leash's own timers:
  *
- *   setpriv --pdeathsig ALRM -- timeout --signal=KILL <backstop>s \
+ *   setpriv --pdeathsig ALRM -- timeout --signal=KILL -- <backstop>s \
  *     setpriv --pdeathsig KILL -- <binary> <arguments…>
  *
  * - leash spawns the outer setpriv in a new session, so after it has exec'd,
@@ -20,7 +20,7 @@ import type { Stage } from './decide.js';
  *   PID can never be hit.
  * - `timeout`'s own deadline, the backstop, ends the group in the same way
  *   even when leash is stopped and cannot act. leash's deadline comes first;
- *   the backstop is later by the kill grace and one second.
+ *   the backstop is later by the kill grace (runner.ts).
  * - The inner setpriv gives the command SIGKILL as its parent-death signal:
  *   if `timeout` itself is killed (it runs as the session user, who may
  *   signal it), the command dies with it.

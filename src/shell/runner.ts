@@ -91,6 +91,27 @@ export function runPipeline(plan: RunPlan): Promise<RunResult> {
     let killTimer: NodeJS.Timeout | undefined;
     let finished = false;
 
+    // links[i]: leash's end of the socket pair from stage i to stage i+1 (see onReaderExit).
+    const links: Array<Readable | undefined> = [];
+    const closeLink = (i: number): void => {
+      links[i]?.destroy();
+      links[i] = undefined;
+    };
+    /**
+     * Stage i+1 (a reader) exited. Node connects stages by socket pairs, not
+     * pipes: had the reader's end been closed with data unread, the writer's
+     * next write would fail with ECONNRESET ("Connection reset by peer", an
+     * error exit) instead of raising SIGPIPE as in a shell pipeline. So leash
+     * keeps a copy of the reader's end open (never reading it) and ends the
+     * writer as a shell pipeline would: SIGPIPE to its group. A writer that
+     * ignores SIGPIPE gets the closed socket after the grace period.
+     */
+    const onReaderExit = (i: number): void => {
+      const writer = running[i];
+      if (!writer || writer.end !== undefined) return closeLink(i);
+      if (writer.group !== undefined) killQuietly(-writer.group, 'SIGPIPE');
+      setTimeout(() => closeLink(i), KILL_GRACE_MS).unref();
+    };
     const signalGroups = (signal: NodeJS.Signals): void => {
       for (const r of running) {
         if (r.end !== undefined || r.group === undefined) continue;
@@ -130,7 +151,9 @@ export function runPipeline(plan: RunPlan): Promise<RunResult> {
         relay.stopReading();
         const ends = running.map((r) => r.end as StageEnd);
         const { status, stage } = pipelineStatus(ends);
-        resolve({ ending: ending ?? { kind: 'exited' }, status, statusStage: stage, stageStatuses: ends.map(statusOf), outputBytes: relay.bytes, durationMs: elapsed() });
+        // A guard that reached its backstop before leash's own timer ran (leash stopped, or busy) still ended a timeout.
+        const why = ending ?? (elapsed() >= plan.timeoutMs ? { kind: 'timeout' } : { kind: 'exited' });
+        resolve({ ending: why, status, statusStage: stage, stageStatuses: ends.map(statusOf), outputBytes: relay.bytes, durationMs: elapsed() });
       });
     };
 
@@ -141,29 +164,8 @@ export function runPipeline(plan: RunPlan): Promise<RunResult> {
     }
     plan.stop?.addEventListener('abort', onAbort, { once: true });
 
-    // The deadline doubles as the guard's backstop: later by the kill grace and a second.
-    const backstopSeconds = Math.ceil((plan.timeoutMs + KILL_GRACE_MS) / 1000) + 1;
-    // links[i]: leash's end of the socket pair from stage i to stage i+1 (see onReaderExit).
-    const links: Array<Readable | undefined> = [];
-    const closeLink = (i: number): void => {
-      links[i]?.destroy();
-      links[i] = undefined;
-    };
-    /**
-     * Stage i+1 (a reader) exited. Node connects stages by socket pairs, not
-     * pipes: had the reader's end been closed with data unread, the writer's
-     * next write would fail with ECONNRESET ("Connection reset by peer", an
-     * error exit) instead of raising SIGPIPE as in a shell pipeline. So leash
-     * keeps a copy of the reader's end open (never reading it) and ends the
-     * writer as a shell pipeline would: SIGPIPE to its group. A writer that
-     * ignores SIGPIPE gets the closed socket after the grace period.
-     */
-    const onReaderExit = (i: number): void => {
-      const writer = running[i];
-      if (!writer || writer.end !== undefined) return closeLink(i);
-      if (writer.group !== undefined) killQuietly(-writer.group, 'SIGPIPE');
-      setTimeout(() => closeLink(i), KILL_GRACE_MS).unref();
-    };
+    // The guard's own deadline: leash's, plus the kill grace, in whole seconds.
+    const backstopSeconds = Math.ceil((plan.timeoutMs + KILL_GRACE_MS) / 1000);
     try {
       for (let i = 0; i < plan.stages.length; i++) {
         const stage = plan.stages[i] as Stage;
