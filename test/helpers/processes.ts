@@ -1,8 +1,8 @@
 /**
  * Looking at real processes from a test: whether one is alive, its children,
- * its process group and session, and waiting for a condition to hold.
+ * its /proc/PID/stat fields, and waiting for a condition to hold.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /** True while `pid` exists and is not a zombie. */
 export function alive(pid: number): boolean {
@@ -28,21 +28,6 @@ export function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
-}
-
-/** Every live process whose process group or session is `id`. */
-export function membersOf(id: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const st = procStat(Number(name));
-      if (st.state !== 'Z' && (st.pgrp === id || st.session === id)) found.push(Number(name));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return found;
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes; resolves either way (the caller asserts). */
