@@ -99,8 +99,29 @@ BIN=$PREFIX/bin/leash
 
 CHANGES=0
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM HUP
+# 1 from the first change to sshd's configuration until sshd -t / sshd -T have
+# accepted it (or it was rolled back). Whatever ends the script in between — a
+# signal, a failing command under set -e, an exit — on_exit puts every sshd
+# file back byte for byte: sshd never keeps a configuration it did not validate.
+SSHD_PENDING=0
+RESTORE_FAILED=0
+on_exit() {
+  status=$?
+  trap '' INT TERM HUP
+  set +e
+  if [ "$SSHD_PENDING" = 1 ]; then
+    printf 'install.sh: stopped before sshd accepted its new configuration (exit %s); putting it back:\n' "$status" >&2
+    rollback >&2
+  fi
+  # Stopped part-way: record what was done so far, so that --uninstall can remove it.
+  if [ "$status" != 0 ] && [ -f "$TMP/state.orig" ]; then finish_state; fi
+  if [ "$RESTORE_FAILED" = 1 ]; then printf 'install.sh: the saved copies are kept in %s\n' "$TMP" >&2; else rm -rf "$TMP"; fi
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # act LABEL TEXT: one line per action; run CMD...: the command itself (printed, not run, with --dry-run).
 act() { CHANGES=$((CHANGES + 1)); printf '  %-8s %s\n' "$1" "$2"; }
@@ -239,16 +260,22 @@ cp "$TMP/state" "$TMP/state.orig"
 SSHD_TOUCHED=
 backup() {  # backup HOSTFILE: remember a file's exact bytes (or its absence) before the first change
   case " $SSHD_TOUCHED " in *" $1 "*) return ;; esac
-  SSHD_TOUCHED="$SSHD_TOUCHED $1"
   b=$TMP/backup$(printf '%s' "$1" | tr / _)
   if [ -e "$(r "$1")" ]; then cp -p "$(r "$1")" "$b"; else : >"$b.absent"; fi
+  # Only a complete backup is ever restored; from here on a rollback is due until validation.
+  SSHD_TOUCHED="$SSHD_TOUCHED $1"
+  [ "$DRY" = 1 ] || SSHD_PENDING=1
 }
-rollback() {
+rollback() {  # a file that cannot be restored is reported, and its saved copy kept (RESTORE_FAILED)
   for f in $SSHD_TOUCHED; do
     b=$TMP/backup$(printf '%s' "$f" | tr / _)
-    if [ -e "$b.absent" ]; then rm -f "$(r "$f")"; else cp -p "$b" "$(r "$f")"; fi
-    say "  restored $f"
+    if { [ -e "$b.absent" ] && rm -f "$(r "$f")"; } || { [ ! -e "$b.absent" ] && cp -p "$b" "$(r "$f")"; }; then
+      say "  restored $f"
+    else
+      say "  FAILED   to restore $f (its saved copy: $b)"; RESTORE_FAILED=1
+    fi
   done
+  SSHD_PENDING=0
 }
 
 # Include patterns in sshd_config that stand before the first Match (so apply to every connection).
@@ -365,6 +392,7 @@ if [ "$MODE" = uninstall ]; then
     done
     if [ -n "$SSHD_TOUCHED" ]; then
       if ! sshd_validate uninstall; then rollback; die "sshd rejected the configuration without leash; nothing was changed"; fi
+      SSHD_PENDING=0
       sshd_reload
     else
       ok "sshd configuration has no leash settings"
@@ -702,6 +730,7 @@ EOF
       finish_state
       die "sshd configuration not changed (see above); sshd was not reloaded. The other parts of the install stay; re-run after fixing."
     fi
+    SSHD_PENDING=0
     sshd_reload
   fi
 fi

@@ -8,6 +8,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BUILD_ID_PLACEHOLDER, buildIdOf } from './build-id.mjs';
 import { RUNTIME_MAJOR, SEA_CONFIG, SEA_TARGET } from './sea-config.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,9 +20,13 @@ const RUNTIME = join(ROOT, 'node_modules', 'node', 'bin', 'node');
 // The SEA main that runs the bundle with the warm code cache, and the script
 // that makes that cache (build/README.md, "Warm code cache").
 const LOADER = join(ROOT, 'build', 'sea-loader.cjs');
+// The first thing the executable runs: a restart without the runtime's own
+// environment variables (build/runtime-env.cjs); bundled into the SEA main.
+const RUNTIME_ENV = join(ROOT, 'build', 'runtime-env.cjs');
 const WARM_DRIVER = join(ROOT, 'build', 'warm-cache.mjs');
 const SEA_DIR = join(DIST, 'sea');
 const SEA_SOURCE = join(SEA_DIR, 'leash.js');
+const SEA_MAIN = join(SEA_DIR, 'main.cjs');
 // Made by build/warm-cache.mjs; the loader picks one by the command name.
 const SEA_CACHES = ['leash.cache', 'leash.verify.cache', 'leash.shell.cache', 'leash.explain.cache'];
 // `--no-warm-cache`: the bundle itself is the SEA main, with Node's own code
@@ -85,7 +90,7 @@ const result = await build({
   platform: 'node',
   target: 'node24',
   format: 'cjs',
-  define: { LEASH_VERSION: JSON.stringify(version) },
+  define: { LEASH_VERSION: JSON.stringify(version), LEASH_BUILD_ID: JSON.stringify(BUILD_ID_PLACEHOLDER) },
   banner: { js: '"use strict";' },
   legalComments: 'eof',
   metafile: true,
@@ -99,10 +104,19 @@ const out = meta.outputs[rel(BUNDLE)];
 const external = out.imports.filter((i) => i.external).map((i) => i.path);
 const nonBuiltin = external.filter((p) => !isBuiltin(p));
 if (nonBuiltin.length) fail(`bundle leaves non-built-in imports: ${nonBuiltin.join(', ')}`);
+// The build id (build/build-id.mjs): the compiled configuration cache is tied to it.
+const withPlaceholder = readFileSync(BUNDLE, 'utf8');
+if (!withPlaceholder.includes(BUILD_ID_PLACEHOLDER)) fail('the build id placeholder is not in the bundle (src/version.ts BUILD_ID)');
+const buildId = buildIdOf(withPlaceholder);
+writeFileSync(BUNDLE, withPlaceholder.replaceAll(BUILD_ID_PLACEHOLDER, buildId));
 const code = readFileSync(BUNDLE, 'utf8');
 // A single executable can import() only built-ins. This also rejects the text
 // "import(" in a comment or string: rename it rather than loosen the check.
 if (/\bimport\(/.test(code)) fail('bundle still contains "import(": a single executable cannot resolve a dynamic import');
+// LANG, LC_* and TZ reach leash from sshd and are left in place (build/runtime-env.cjs):
+// that is sound only while nothing in leash depends on the locale or the local time zone.
+const localeDependent = code.match(/\b(?:toLocale\w*|localeCompare|Intl\.\w+|getTimezoneOffset|toDateString|toTimeString|get(?:FullYear|Month|Date|Day|Hours|Minutes|Seconds)\(\))/g);
+if (localeDependent) fail(`bundle uses locale- or time-zone-dependent functions (${[...new Set(localeDependent)].join(', ')}): they would make LANG/LC_*/TZ change what leash does`);
 
 // The roles cli.ts loads with `await import()` must not be reachable from the
 // entry through static imports, or esbuild evaluates them at start-up.
@@ -131,8 +145,8 @@ log(`  built-ins required: ${[...new Set(external)].sort().join(' ') || 'none'}`
 // every function that role compiled, not only the eagerly compiled ones that
 // Node's own SEA cache has.
 const seaAssets = {};
+mkdirSync(SEA_DIR);
 if (WARM) {
-  mkdirSync(SEA_DIR);
   writeFileSync(SEA_SOURCE, `(function (exports, require, module, __filename, __dirname) {${code}\n})`);
   seaAssets['leash.js'] = SEA_SOURCE;
   const tWarm = performance.now();
@@ -150,8 +164,24 @@ if (WARM) {
   log(`warm code caches in ${((performance.now() - tWarm) / 1000).toFixed(1)} s: ${warm.stdout.trim().split('\n').join('; ')}`);
 }
 
-// 4. Single executable: pkg's simple SEA mode (sea-config main = the loader,
-// or the bundle with --no-warm-cache; no VFS bootstrap) with `nodePath` set,
+// 4. The SEA main, one file: build/sea-loader.cjs with build/runtime-env.cjs
+// bundled in; with --no-warm-cache, runtime-env.cjs's restart followed by the
+// bundle itself (no loader, Node's own code cache).
+await build({
+  ...(WARM
+    ? { entryPoints: [LOADER] }
+    : { stdin: { contents: `require(${JSON.stringify(RUNTIME_ENV)}).leaveRuntimeEnvironment();\nrequire(${JSON.stringify(BUNDLE)});\n`, resolveDir: ROOT, loader: 'js' } }),
+  outfile: SEA_MAIN,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+});
+
+// 5. Single executable: pkg's simple SEA mode (sea-config main = dist/sea/main.cjs;
+// no VFS bootstrap) with `nodePath` set,
 // so pkg neither resolves a version nor downloads a runtime. fetch is
 // disabled in this process as a guarantee.
 globalThis.fetch = async (url) => {
@@ -166,7 +196,7 @@ const seaConfig = SEA_CONFIG;
 delete process.env.NODE_OPTIONS;
 const tSea = performance.now();
 try {
-  await sea(WARM ? LOADER : BUNDLE, {
+  await sea(SEA_MAIN, {
     targets: [{ ...SEA_TARGET, output: OUTPUT }],
     nodePath: RUNTIME,
     signature: false,
@@ -177,9 +207,9 @@ try {
   fail(`pkg ${pkgVersion} SEA step: ${err.message}`);
 }
 chmodSync(OUTPUT, 0o755);
-log(`pkg ${pkgVersion} simple SEA, main ${rel(WARM ? LOADER : BUNDLE)} (${JSON.stringify(seaConfig)}) in ${((performance.now() - tSea) / 1000).toFixed(1)} s`);
+log(`pkg ${pkgVersion} simple SEA, main ${rel(SEA_MAIN)} from ${rel(WARM ? LOADER : BUNDLE)} (${JSON.stringify(seaConfig)}) in ${((performance.now() - tSea) / 1000).toFixed(1)} s`);
 
-// 5. Smoke test with an empty environment. Any stderr (e.g. "Code cache data
+// 6. Smoke test with an empty environment. Any stderr (e.g. "Code cache data
 // rejected") fails the build. Then each cache is loaded once with
 // LEASH_CODE_CACHE_CHECK=1, which makes the loader say on stderr when V8
 // rejected it (it only prints; leash works either way): a usage error
@@ -190,6 +220,13 @@ if (smoke.error || smoke.status !== 0 || smoke.stderr !== '' || line !== `leash 
   fail(`${rel(OUTPUT)} --version: status ${smoke.status}, stdout ${JSON.stringify(smoke.stdout)}, stderr ${JSON.stringify(smoke.stderr)}${smoke.error ? `, ${smoke.error.message}` : ''}; expected "leash ${version}"`);
 }
 log(`${rel(OUTPUT)} --version: ${line}`);
+// The same with variables the runtime reads: the executable restarts without
+// them (build/runtime-env.cjs) and must answer exactly the same.
+const dirty = spawnSync(OUTPUT, ['--version'], { encoding: 'utf8', env: { NODE_DEBUG: 'module,child_process', NODE_PENDING_DEPRECATION: '1', UV_THREADPOOL_SIZE: '1', FORCE_COLOR: '3' }, cwd: DIST, timeout: 10_000 });
+if (dirty.error || dirty.status !== 0 || dirty.stderr !== '' || dirty.stdout !== smoke.stdout) {
+  fail(`${rel(OUTPUT)} --version with NODE_DEBUG etc. set: status ${dirty.status}, stdout ${JSON.stringify(dirty.stdout)}, stderr ${JSON.stringify(dirty.stderr)}; expected exactly the clean run's output`);
+}
+log(`  with the runtime's variables set: the same (restarted without them)`);
 if (WARM) {
   const checked = [];
   for (const name of Object.keys(seaAssets).filter((n) => n.endsWith('.cache'))) {
@@ -202,6 +239,6 @@ if (WARM) {
   }
   log(`  code caches accepted at run time: ${checked.join(' ')}`);
 }
-log(`  ${rel(BUNDLE)} sha256 ${sha256(BUNDLE)}`);
+log(`  ${rel(BUNDLE)} sha256 ${sha256(BUNDLE)}; build id ${buildId}`);
 log(`  ${rel(OUTPUT)} sha256 ${sha256(OUTPUT)} (${(statSync(OUTPUT).size / 1048576).toFixed(1)} MiB, mode 0755)`);
 log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -15,6 +15,13 @@ export const SEA_CONFIG = Object.freeze({
   useSnapshot: false,
   // Ignore NODE_OPTIONS: nothing in the caller's environment may add Node flags.
   execArgvExtension: 'none',
+  // Node flags (not V8 flags: those would make V8 reject the code caches;
+  // these leave them accepted, the build checks it). --disable-sigusr1: no
+  // signal can start the inspector (by default SIGUSR1 makes it listen on
+  // 127.0.0.1:9229 with no authentication). --openssl-config=/dev/null: no
+  // file — the system's openssl.cnf or one named by OPENSSL_CONF, which can
+  // load provider modules — configures the runtime's OpenSSL.
+  execArgv: Object.freeze(['--disable-sigusr1', '--openssl-config=/dev/null']),
 });
 
 /** pkg's target for that runtime on the one supported platform. */

@@ -18,6 +18,10 @@
 // A rejected or missing cache only makes leash slower: V8 then compiles from
 // the source. Nothing here can change what leash does. LEASH_CODE_CACHE_CHECK=1
 // only makes a rejection visible on stderr (the build's smoke test uses it).
+// Before anything else: restart without any environment variable the runtime
+// itself reads (build/runtime-env.cjs). The build bundles that file in.
+require('./runtime-env.cjs').leaveRuntimeEnvironment();
+
 const sea = require('node:sea');
 const { Script } = require('node:vm');
 

@@ -29,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'verify/keys': ['verify/token', 'config', 'trust', 'errors'],
   'verify/token': ['verify/cert', 'encoding', 'errors'],
   'verify/cert': ['encoding', 'errors'],
-  config: ['trust', 'errors'],
+  config: ['trust', 'errors', 'version'],
   runtime: [],
   demo: [],
   trust: ['errors'],

@@ -19,10 +19,11 @@ export const AUDIT_BOUNDS = {
   /** Fields that legitimately carry more: the escaped command, a denial's detail (paths), argv words. */
   FIELD_CHARS: { command: 2 * MAX_COMMAND_CHARS, detail: 4096, argv: 4096 } as Readonly<Record<string, number>>,
   MAX_ITEMS: 256,
-  /** Nesting below this is replaced by a marker (events are flat; a list of argv lists is two deep). */
+  /** Nesting below this is replaced by a marker (events are flat; a pipeline's list of argv lists is two deep). */
   MAX_DEPTH: 4,
 } as const;
 
+/** Lists: a pipeline's binaries (strings), its stages' argv (lists of strings), its stages' statuses (numbers). */
 export type AuditValue = string | number | boolean | null | readonly AuditValue[] | undefined;
 export type AuditEvent = { event: string } & Record<string, AuditValue>;
 

@@ -11,6 +11,8 @@ export const EXIT = {
   CONFIG: 78,
   /** shell: the command ran past its timeout and was killed. */
   TIMEOUT: 124,
+  /** shell: the command wrote more than the profile's max_output and was killed. */
+  OUTPUT_LIMIT: 125,
   /** shell / explain: the command is denied by policy. */
   DENIED: 126,
 } as const;

@@ -50,8 +50,10 @@ exit status:
   70   internal error (nothing was run or accepted)
   78   configuration error (missing, unsafe or invalid file)
   124  shell: the command timed out and its process group was killed
+  125  shell: the command wrote more than max_output and was killed
   126  shell / explain: denied by policy
-  other  shell: the command's own exit status (128+N if killed by signal N)
+  other  shell: the command's (a pipeline's: first failing stage's) exit status,
+         128+N if it died of signal N; 128+N also if leash was stopped by signal N
 `;
 
 const COMMANDS: Record<string, string> = {
@@ -60,15 +62,17 @@ const COMMANDS: Record<string, string> = {
 The forced command sshd runs for a leash session. Reads the client's command
 from SSH_ORIGINAL_COMMAND, decides it against <config-dir>/policies/NAME.yaml
 (default profile: diagnostic), and runs the pinned binary directly (no shell)
-in its own process group with a fixed environment and a timeout. Every
-decision is appended to the audit log.
+under a guard in a process group of its own, with a fixed environment, a
+timeout and an output limit; leash relays its output. Every decision is
+appended to the audit log.
 
 An empty SSH_ORIGINAL_COMMAND (interactive login) lists the allowed commands
 and exits 126. If --expires is in the past nothing runs. The built-in command
 'leash-describe' (or 'leash-describe --mcp') prints what the profile allows,
 as 'leash describe --json' (--mcp) does.
 
-Exit: the command's status; 126 denied; 124 timed out; 78 configuration error.
+Exit: the command's status; 126 denied; 124 timed out; 125 output limit;
+128+N stopped by signal N; 78 configuration error.
 `,
   explain: `usage: leash explain [--profile NAME] [--json] -- 'COMMAND LINE'
 

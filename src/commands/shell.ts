@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { CommandContext } from './context.js';
 import { AuditLog, clientAddress, printableCommand, type AuditEvent } from '../audit/log.js';
@@ -10,23 +11,51 @@ import { loadProfile } from '../policy/load.js';
 import { DEFAULT_PROFILE, type Profile } from '../policy/types.js';
 import { describeRequest } from '../shell/builtins.js';
 import { decide, type Stage } from '../shell/decide.js';
-import { runCommand } from '../shell/exec.js';
+import { closeInheritedDescriptors } from '../shell/descriptors.js';
+import { guardPrograms } from '../shell/guard.js';
+import type { OutputHook } from '../shell/relay.js';
+import { runPipeline } from '../shell/runner.js';
+import { outcomeOf, signalNumber, stageFields } from './shell-outcome.js';
+import { catchStopSignals, type CaughtSignals } from './stop-signals.js';
 import type { LeashConfig } from '../config/types.js';
 import { Recorder } from '../session/recordings.js';
 import { ShellSession } from '../session/shell-session.js';
 
 /**
- * `leash shell`: the forced command. Order matters and every step fails
- * closed: the audit log must be open before anything is decided, the
- * decision must be logged before anything runs, and a profile that does not
- * load denies everything.
+ * What `leash shell` takes from its process, injectable so that the tests
+ * can run it inside the test process. PROCESS is the real thing.
  */
-export async function runShell(ctx: CommandContext): Promise<number> {
+export interface ShellProcess {
+  /** Closes inherited descriptors above stderr (descriptors.ts). */
+  closeInheritedDescriptors: () => void;
+  /** Installs the stop-signal handlers (stop-signals.ts). */
+  catchSignals: () => CaughtSignals;
+  /** Where the command's output is relayed, and leash's own messages go. */
+  stdoutFd: number;
+  stderrFd: number;
+  onOutput?: OutputHook;
+}
+
+export const PROCESS: ShellProcess = {
+  closeInheritedDescriptors: () => void closeInheritedDescriptors(),
+  catchSignals: catchStopSignals,
+  stdoutFd: 1,
+  stderrFd: 2,
+};
+
+/**
+ * `leash shell`: the forced command. Order matters and every step fails
+ * closed: the audit log must be open before anything is decided, a profile
+ * that does not load denies everything, the stop signals are caught before
+ * the decision is logged as allowed, and the decision is logged before
+ * anything runs.
+ */
+export async function runShell(ctx: CommandContext, proc: ShellProcess = PROCESS): Promise<number> {
   const env = ctx.env;
   // Inside an SSH session the environment belongs to the client's side of the
   // login (AcceptEnv, shell startup files): only the key line's flags count.
   const underSshd = env['SSH_CONNECTION'] !== undefined;
-  const stderr = (line: string): void => void process.stderr.write(`leash: ${line}\n`);
+  const stderr = (line: string): void => say(proc.stderrFd, `leash: ${line}\n`);
 
   let setup: { audit: AuditLog; configDir: string; config: LeashConfig };
   try {
@@ -37,10 +66,9 @@ export async function runShell(ctx: CommandContext): Promise<number> {
     return EXIT.CONFIG;
   }
   const { audit, configDir, config } = setup;
-  const defaultProfile = config.defaultProfile;
 
   const raw = env['SSH_ORIGINAL_COMMAND'];
-  const profileName = str(ctx.values['profile']) ?? defaultProfile ?? DEFAULT_PROFILE;
+  const profileName = str(ctx.values['profile']) ?? config.defaultProfile ?? DEFAULT_PROFILE;
   const who = { user: localUser(), identity: str(ctx.values['identity']), session: str(ctx.values['session']), client: clientAddress(env), command: raw === undefined ? undefined : printableCommand(raw) };
   const base: Omit<AuditEvent, 'event'> = { profile: profileName, ...who };
   // Sessions (src/session/, docs/sessions.md): the registry entry of this command.
@@ -90,7 +118,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
 
     if (raw === undefined || raw.trim() === '') {
       const names = [...profile.commands.keys()].join(', ');
-      process.stderr.write(`leash: this login runs single commands only (profile ${profile.name}): ${names}\n`);
+      stderr(`this login runs single commands only (profile ${profile.name}): ${names}`);
       return deny('COMMAND_EMPTY', 'interactive login is not available');
     }
 
@@ -99,7 +127,7 @@ export async function runShell(ctx: CommandContext): Promise<number> {
     if (describe !== null) {
       const { describeOutput } = await import('./describe.js');
       audit.write({ event: 'shell.describe', ...base, reason: 'ALLOWED' });
-      process.stdout.write(describeOutput(profile, describe));
+      say(proc.stdoutFd, describeOutput(profile, describe));
       return EXIT.OK;
     }
 
@@ -109,62 +137,93 @@ export async function runShell(ctx: CommandContext): Promise<number> {
       if (decision.hint !== undefined) stderr(`hint: ${decision.hint}`);
       return code;
     }
+    const stages = decision.stages;
+    const [first] = stages as [Stage, ...Stage[]];
+    const what = stageFields(stages);
 
-    const [stage] = decision.stages as [Stage];
-    const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
+    const guard = guardPrograms(realFs);
+    if (!guard.ok) return deny('GUARD_UNAVAILABLE', guard.detail, EXIT.CONFIG, what);
+
     // Journal (its seq), then the per-identity limit, then the recorder; any refusal runs nothing.
     const seq = session.record('allowed', who.command);
-    const slot = (() => {
-      try {
-        return session!.claimSlot(seq, who.command, config.maxConcurrentCommands);
-      } catch (err) {
-        const e = asLeashError(err);
-        return deny(e.code, e.message, EXIT.DENIED, { seq });
-      }
-    })();
-    if (typeof slot === 'number') return slot;
+    let slot: ReturnType<ShellSession['claimSlot']>;
+    try {
+      slot = session.claimSlot(seq, who.command, config.maxConcurrentCommands);
+    } catch (err) {
+      const e = asLeashError(err);
+      return deny(e.code, e.message, EXIT.DENIED, { ...what, seq });
+    }
     let recorder: Recorder;
     try {
       recorder = Recorder.open({ path: config.recordingsLog, session: who.session, seq, pid: process.pid, limit: profile.recordOutputBytes });
     } catch (err) {
       slot?.release();
       const e = asLeashError(err);
-      return deny(e.code, e.message, EXIT.CONFIG, { seq });
+      return deny(e.code, e.message, EXIT.CONFIG, { ...what, seq });
     }
-    audit.write({ event: 'shell.allowed', ...base, seq, reason: decision.code, binary: stage.binary, argv: stage.argv, timeout_ms: timeoutMs });
-    let result;
+    const onOutput: OutputHook | undefined =
+      profile.recordOutputBytes > 0
+        ? (stage, stream, chunk) => {
+            recorder.onOutput(stage, stream, chunk);
+            proc.onOutput?.(stage, stream, chunk);
+          }
+        : proc.onOutput;
+
+    // From here on something runs: a stop signal is caught (the command is
+    // stopped and that is audited), and only descriptors 0–2 are left to pass on.
+    const signals = proc.catchSignals();
     try {
-      result = await runCommand({ binary: stage.binary, argv: stage.argv, timeoutMs, relay: profile.recordOutputBytes > 0 ? { sink: writeToClient, onOutput: recorder.onOutput } : undefined });
+      proc.closeInheritedDescriptors();
+      const stop = signals.signal;
+      if (stop.aborted) return deny('SIGNALLED', `leash received ${String(stop.reason)} before the command started`, 128 + signalNumber(stop.reason), { ...what, seq });
+
+      const timeoutMs = Math.min(decision.timeoutSeconds * 1000, remainingMs);
+      audit.write({ event: 'shell.allowed', ...base, ...what, seq, reason: decision.code, binary: first.binary, timeout_ms: timeoutMs, max_output: profile.maxOutputBytes });
+      const result = await runPipeline({
+        stages,
+        guard: guard.programs,
+        timeoutMs,
+        maxOutputBytes: profile.maxOutputBytes,
+        // Only the sftp subsystem talks to the client over standard input.
+        input: first.command === 'sftp' ? 'client' : 'none',
+        stdoutFd: proc.stdoutFd,
+        stderrFd: proc.stderrFd,
+        stop,
+        onOutput,
+      });
+      const timedOutBecause = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
+      const outcome = outcomeOf(result, profile, stages, timedOutBecause);
+      try {
+        audit.write({ ...outcome.event, ...base, ...what, seq, duration_ms: result.durationMs, output_bytes: result.outputBytes });
+      } catch (err) {
+        stderr(`audit log unwritable after the command ran (${asLeashError(err).code})`);
+      }
+      if (outcome.message) stderr(outcome.message);
+      return outcome.exit;
     } finally {
+      signals.release();
       recorder.close();
       slot?.release();
     }
-    const outcome: AuditEvent = {
-      event: result.timedOut ? 'shell.timeout' : 'shell.finished',
-      ...base,
-      seq,
-      argv: stage.argv,
-      exit: result.timedOut ? EXIT.TIMEOUT : result.status,
-      child_status: result.status,
-      duration_ms: result.durationMs,
-    };
-    try {
-      audit.write(outcome);
-    } catch (err) {
-      stderr(`audit log unwritable after the command ran (${asLeashError(err).code})`);
-    }
-    if (result.timedOut) {
-      const why = timeoutMs < decision.timeoutSeconds * 1000 ? 'the session expired' : `it ran longer than ${decision.timeoutSeconds}s`;
-      stderr(`timed out: ${why}; its process group was killed`);
-      return EXIT.TIMEOUT;
-    }
-    return result.status;
   } catch (err) {
     // Reaching here means nothing ran (or the run could not start): deny and say why.
     const e = asLeashError(err, 'INTERNAL');
     return deny(e.code, e.message, e.code === 'AUDIT_UNWRITABLE' ? EXIT.CONFIG : EXIT.DENIED);
   } finally {
     audit.close();
+  }
+}
+
+/**
+ * One line for the client. Written straight to the descriptor (no stream
+ * object to set up); a client that is gone or not reading loses the line,
+ * never the run.
+ */
+function say(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    /* EPIPE, EIO, EAGAIN: nobody to tell */
   }
 }
 
@@ -183,17 +242,6 @@ function recordDenial(session: ShellSession, command: string | undefined): numbe
   } catch {
     return undefined;
   }
-}
-
-/**
- * The relay's sink: the SSH channel is leash's own stdout/stderr. A client
- * that went away (EPIPE) drops the rest of the output rather than crashing
- * leash before it has logged the outcome.
- */
-function writeToClient(stream: 'stdout' | 'stderr', chunk: Buffer, written: () => void): void {
-  const out = stream === 'stdout' ? process.stdout : process.stderr;
-  if (out.listenerCount('error') === 0) out.on('error', () => {});
-  out.write(chunk, () => written());
 }
 
 function str(v: string | boolean | undefined): string | undefined {

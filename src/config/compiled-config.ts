@@ -4,6 +4,7 @@ import { LeashError } from '../errors.js';
 import { writeFileAtomic } from '../trust/atomic-write.js';
 import { readConfigFile } from '../trust/config-file.js';
 import { assertTrustedParents } from '../trust/ownership.js';
+import { BUILD_ID, VERSION } from '../version.js';
 
 /**
  * A root-written JSON copy of a validated configuration file, so that the
@@ -16,9 +17,16 @@ import { assertTrustedParents } from '../trust/ownership.js';
  * source's stamp is unchanged; any edit, replacement, chown or chmod of a
  * source changes its ctime, so a stale copy is never used — the YAML is
  * parsed instead, exactly as without a cache.
+ *
+ * The copy is also tied to the binary that validated it: its version and
+ * build id (the bundle's sha256) are in the file, and any other binary —
+ * an upgrade, a downgrade, a rebuild — ignores it and parses the YAML with
+ * its own rules until `leash policy check` writes a new one.
  */
 /** Bumped with every change to the shape of a compiled profile or leash.yaml: an older copy is then ignored. */
 const FORMAT = 2;
+/** Which leash validated a cached copy; a copy from any other is not used. */
+export const COMPILED_BY = `${VERSION} ${BUILD_ID}`;
 const DIR = '.compiled';
 
 export interface CompiledSource {
@@ -43,13 +51,13 @@ function cachePath(configDir: string, name: string): string {
  * absent: the caller falls back to the YAML, which has its own checks.
  */
 export function readCompiled(configDir: string, name: string): unknown {
-  let record: { format?: unknown; sources?: unknown; value?: unknown };
+  let record: { format?: unknown; leash?: unknown; sources?: unknown; value?: unknown };
   try {
     record = JSON.parse(readConfigFile(cachePath(configDir, name))) as typeof record;
   } catch {
     return null;
   }
-  if (record.format !== FORMAT || !Array.isArray(record.sources) || record.sources.length === 0) return null;
+  if (record.format !== FORMAT || record.leash !== COMPILED_BY || !Array.isArray(record.sources) || record.sources.length === 0) return null;
   for (const s of record.sources as CompiledSource[]) {
     try {
       if (typeof s?.path !== 'string' || sourceStamp(s.path) !== s.stamp) return null;
@@ -71,7 +79,7 @@ export function writeCompiled(configDir: string, name: string, stamps: CompiledS
   for (const s of stamps) {
     if (sourceStamp(s.path) !== s.stamp) throw new LeashError('CONFIG_CHANGED', `${s.path} changed while it was being compiled; run again`);
   }
-  const text = JSON.stringify({ format: FORMAT, sources: stamps, value }, replace);
+  const text = JSON.stringify({ format: FORMAT, leash: COMPILED_BY, sources: stamps, value }, replace);
   try {
     // Unchanged: leave the file alone (a second install changes nothing).
     if (readFileSync(path, 'utf8') === text) return path;

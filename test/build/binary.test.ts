@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILD_ID_PLACEHOLDER, buildIdOf } from '../../build/build-id.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEASH = resolve(REPO, 'dist', 'leash');
@@ -45,5 +46,11 @@ if (!existsSync(LEASH)) {
     t.equal(r.status, 0, 'a honoured --require of a missing file would fail');
     t.equal(r.stdout, `leash ${VERSION}\n`);
     t.equal(r.stderr, '');
+  });
+
+  t.test('the bundle carries its own sha256 as build id (the compiled cache is tied to it)', async (t) => {
+    const bundle = readFileSync(resolve(REPO, 'dist', 'leash.cjs'), 'utf8');
+    const ids = [...new Set(bundle.match(/\b[0-9a-f]{64}\b/g) ?? [])].filter((id) => buildIdOf(bundle.replaceAll(id, BUILD_ID_PLACEHOLDER)) === id);
+    t.equal(ids.length, 1, 'exactly one 64-hex string in the bundle is the hash of the bundle with the placeholder in its place');
   });
 }

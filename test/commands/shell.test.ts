@@ -1,7 +1,7 @@
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runShell } from '../../src/commands/shell.js';
+import { runShell, type ShellProcess } from '../../src/commands/shell.js';
 import { makeRuntimeDir } from '../helpers/runtime-dir.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
 
@@ -18,6 +18,9 @@ const marker = join(dir, 'marker');
 mkdirSync(join(dir, 'policies'), { mode: 0o755 });
 // The session registry (track C): a session's commands are recorded under runtime_dir.
 const runtime = await makeRuntimeDir(dir);
+// Test programs, root-owned like any pinned binary.
+mkdirSync(join(dir, 'bin'), { mode: 0o755 });
+writeFileSync(join(dir, 'bin/both'), '#!/bin/sh\necho to-stderr >&2\necho to-stdout\n', { mode: 0o755 });
 writeFileSync(join(dir, 'leash.yaml'), `audit_log: ${audit}\nruntime_dir: ${runtime}\n`, { mode: 0o644 });
 writeFileSync(
   join(dir, 'policies/t.yaml'),
@@ -27,21 +30,55 @@ commands:
   'false': {binary: /usr/bin/false}
   sleep: {binary: /usr/bin/sleep, operands: {int: [1, 60]}, timeout: 1s}
   touch: {binary: /usr/bin/touch, operands: {regex: '^${dir}/marker$'}}
+  seq: {binary: /usr/bin/seq, operands: {int: [1, 100000000]}}
+  stderr-and-out: {binary: ${dir}/bin/both}
 `,
   { mode: 0o644 },
 );
+writeFileSync(join(dir, 'policies/small.yaml'), 'max_output: 1K\ncommands:\n  seq: {binary: /usr/bin/seq, operands: {int: [1, 100000000]}}\n', { mode: 0o644 });
 writeFileSync(join(dir, 'policies/broken.yaml'), 'commands:\n  \'true\': {binary: /usr/bin/true, bogus: 1}\n', { mode: 0o644 });
 
 const events = (): Array<Record<string, unknown>> =>
   existsSync(audit) ? readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
 
-const shell = (command: string | undefined, extra: Record<string, string> = {}, env: Record<string, string> = {}) =>
-  runShell({
-    configDirFlag: dir,
-    values: { profile: 't', identity: 'alice@example.com', session: 'sess-1', ...extra },
-    positionals: [],
-    env: { ...(command === undefined ? {} : { SSH_ORIGINAL_COMMAND: command }), SSH_CONNECTION: '192.0.2.7 50000 127.0.0.1 22', ...env },
-  });
+/**
+ * The process as runShell sees it, inside this test process: output into
+ * files (not the TAP stream), the test's own descriptors left alone (tap
+ * talks to its parent through one), and a stop the test can trigger.
+ */
+const out = join(dir, 'stdout');
+const err = join(dir, 'stderr');
+let stopNow: (signal: NodeJS.Signals) => void = () => {};
+const testProcess = (): ShellProcess => ({
+  closeInheritedDescriptors: () => {},
+  catchSignals: () => {
+    const c = new AbortController();
+    stopNow = (s) => c.abort(s);
+    return { signal: c.signal, release: () => {} };
+  },
+  stdoutFd: openSync(out, 'w'),
+  stderrFd: openSync(err, 'w'),
+});
+
+async function shellRun(command: string | undefined, extra: Record<string, string> = {}, env: Record<string, string> = {}) {
+  const proc = testProcess();
+  try {
+    const code = await runShell(
+      {
+        configDirFlag: dir,
+        values: { profile: 't', identity: 'alice@example.com', session: 'sess-1', ...extra },
+        positionals: [],
+        env: { ...(command === undefined ? {} : { SSH_ORIGINAL_COMMAND: command }), SSH_CONNECTION: '192.0.2.7 50000 127.0.0.1 22', ...env },
+      },
+      proc,
+    );
+    return { code, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  } finally {
+    closeSync(proc.stdoutFd);
+    closeSync(proc.stderrFd);
+  }
+}
+const shell = async (...args: Parameters<typeof shellRun>): Promise<number> => (await shellRun(...args)).code;
 
 t.test('an allowed command runs; decision and result are audited', async (t) => {
   const before = events().length;
@@ -102,7 +139,7 @@ t.test('if the audit log cannot be written, nothing runs', async (t) => {
   mkdirSync(join(sub.path, 'policies'), { mode: 0o755 });
   writeFileSync(join(sub.path, 'policies/t.yaml'), readFileSync(join(dir, 'policies/t.yaml')), { mode: 0o644 });
   writeFileSync(join(sub.path, 'leash.yaml'), `audit_log: ${sub.path}/no-such-dir/audit.jsonl\n`, { mode: 0o644 });
-  const code = await runShell({ configDirFlag: sub.path, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: `touch ${marker}` } });
+  const code = await runShell({ configDirFlag: sub.path, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: `touch ${marker}` } }, testProcess());
   t.equal(code, 78);
   t.notOk(existsSync(marker), 'the command did not run');
 });
@@ -110,11 +147,52 @@ t.test('if the audit log cannot be written, nothing runs', async (t) => {
 t.test('environment overrides count only outside an SSH session', async (t) => {
   const other = join(dir, 'env-audit.jsonl');
   // Outside SSH (an operator, a test) LEASH_AUDIT_LOG is honoured…
-  t.equal(await runShell({ configDirFlag: dir, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: 'true', LEASH_AUDIT_LOG: other } }), 0);
+  t.equal(await runShell({ configDirFlag: dir, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: 'true', LEASH_AUDIT_LOG: other } }, testProcess()), 0);
   t.ok(existsSync(other));
   // …inside one it is the client's environment, and ignored.
   const before = events().length;
   t.equal(await shell('true', {}, { LEASH_AUDIT_LOG: join(dir, 'ignored.jsonl') }), 0);
   t.notOk(existsSync(join(dir, 'ignored.jsonl')));
   t.equal(events().length, before + 2);
+});
+
+t.test("the command's output is relayed: stdout to stdout, stderr to stderr, and counted", async (t) => {
+  const r = await shellRun('stderr-and-out');
+  t.equal(r.code, 0);
+  t.equal(r.stdout, 'to-stdout\n');
+  t.equal(r.stderr, 'to-stderr\n');
+  t.match(events().at(-1), { event: 'shell.finished', output_bytes: 20 });
+  t.match(events().at(-2), { event: 'shell.allowed', max_output: 256 * 1024 * 1024 });
+});
+
+t.test('past max_output the command is stopped: exit 125, shell.output_limit, a short line', async (t) => {
+  const r = await shellRun('seq 100000000', { profile: 'small' });
+  t.equal(r.code, 125);
+  t.equal(Buffer.byteLength(r.stdout), 1024, 'exactly max_output bytes reached the client');
+  t.match(r.stderr, /^leash: output limit: the command wrote more than 1024 bytes \(max_output of profile small\); it was stopped\n$/);
+  t.match(events().at(-1), { event: 'shell.output_limit', exit: 125, max_output: 1024, output_bytes: 1024, argv: ['seq', '100000000'] });
+});
+
+t.test('a stop signal while the command runs: it is killed, shell.killed with the signal, exit 128+N', async (t) => {
+  setTimeout(() => stopNow('SIGUSR2'), 300);
+  const r = await shellRun('sleep 30', { profile: 't' });
+  t.equal(r.code, 128 + 12);
+  t.match(r.stderr, /leash: stopped by SIGUSR2; the command was killed/);
+  t.match(events().at(-1), { event: 'shell.killed', signal: 'SIGUSR2', exit: 140, argv: ['sleep', '30'] });
+});
+
+t.test('a stop signal before the command starts: nothing runs', async (t) => {
+  const proc = testProcess();
+  const catchSignals = proc.catchSignals;
+  proc.catchSignals = () => {
+    const caught = catchSignals();
+    stopNow('SIGTERM');
+    return caught;
+  };
+  const code = await runShell({ configDirFlag: dir, values: { profile: 't' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: `touch ${marker}` } }, proc);
+  closeSync(proc.stdoutFd);
+  closeSync(proc.stderrFd);
+  t.equal(code, 128 + 15);
+  t.notOk(existsSync(marker), 'the command did not run');
+  t.match(events().at(-1), { event: 'shell.denied', reason: 'SIGNALLED', detail: /SIGTERM/ });
 });

@@ -3,7 +3,8 @@ import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFil
 import { join } from 'node:path';
 import { compileLeashConfig, loadLeashConfig } from '../../src/config/load.js';
 import { loadLeashConfigFromYaml } from '../../src/config/parse.js';
-import { readCompiled } from '../../src/config/compiled-config.js';
+import { COMPILED_BY, readCompiled } from '../../src/config/compiled-config.js';
+import { VERSION } from '../../src/version.js';
 import { compileProfile, loadProfile } from '../../src/policy/load.js';
 import { loadProfileFromYaml } from '../../src/policy/parse.js';
 import { realFs } from '../../src/policy/fs-view.js';
@@ -96,3 +97,26 @@ function mapsAsArrays(_k: string, v: unknown): unknown {
   if (v instanceof RegExp) return v.source;
   return v;
 }
+
+t.test('a cache written by another leash (version or build) is ignored: an upgrade never runs on the old binary’s validation', async (t) => {
+  const file = join(dir, 'policies', 'diagnostic.yaml');
+  copyFileSync(`${POLICY_DIR}diagnostic.yaml`, file);
+  chmodSync(file, 0o644);
+  await compileProfile(dir, 'diagnostic');
+  const cache = join(dir, '.compiled', 'policies.diagnostic.json');
+  const record = JSON.parse(readFileSync(cache, 'utf8')) as { leash: string; value: { commands: { $map: Array<[string, unknown]> } } };
+  t.equal(record.leash, COMPILED_BY, 'the cache names the leash that wrote it');
+  t.ok(readCompiled(dir, 'policies.diagnostic'), 'and this leash uses it');
+  // The copy an older binary validated, still matching every source stamp, with a command the YAML does not have.
+  const forged = { ...record, value: { ...record.value, commands: { $map: record.value.commands.$map.map(([k, v]) => [k === 'uptime' ? 'forged-by-old-leash' : k, v]) } } };
+  for (const other of ['0.0.9 source', `${VERSION} ${'0'.repeat(64)}`]) {
+    writeFileSync(cache, JSON.stringify({ ...forged, leash: other }), { mode: 0o644 });
+    t.equal(readCompiled(dir, 'policies.diagnostic'), null, `written by "${other}": not used`);
+    const profile = await loadProfile(dir, 'diagnostic');
+    t.notOk(profile.commands.has('forged-by-old-leash'), 'the YAML is what decides');
+    t.ok(profile.commands.has('uptime'));
+  }
+  writeFileSync(cache, JSON.stringify(forged), { mode: 0o644 });
+  t.ok((await loadProfile(dir, 'diagnostic')).commands.has('forged-by-old-leash'), 'the same copy with this leash’s own stamp is used: the check above can fail');
+  await compileProfile(dir, 'diagnostic');
+});

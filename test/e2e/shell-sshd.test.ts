@@ -6,12 +6,15 @@
  * Needs root (sshd must switch users) and `npm run build` first.
  */
 import t, { type Test as Tap } from 'tap';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eSkipReason, ensureUser, generateKey, setUpOrSkip, startSshd, type LocalUser, type SshResult } from '../helpers/sshd.js';
+import { e2eSkipReason, ensureUser, generateKey, setUpOrSkip, sshArgs, startSshd, type LocalUser, type SshResult } from '../helpers/sshd.js';
+import { procStat, waitFor } from '../helpers/processes.js';
 import { installBinary, trustedTempDir } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,6 +24,9 @@ const POLICY = join(REPO, 'policies', 'diagnostic.yaml');
 /** Users for the two ways sshd can force the command. */
 const KEY_USER = 'leash-e2e';
 const FC_USER = 'leash-e2e-fc';
+
+/** Bytes of the file the large-output case reads through sshd. */
+const BIG_OUTPUT = 32 * 1024 * 1024;
 
 const DENIED = /^leash: denied \([A-Z][A-Z0-9_]*\): \S/m;
 /** /proc/loadavg: "0.00 0.01 0.05 1/123 4567". */
@@ -40,6 +46,23 @@ async function makeConfigDir(prefix: string, user: LocalUser): Promise<{ dir: st
   const profile = join(tmp.path, 'policies', 'diagnostic.yaml');
   await copyFile(POLICY, profile);
   await chmod(profile, 0o644);
+  // For the pty cases: what a command sees of its terminal, ^C, a big output.
+  const pty = join(tmp.path, 'policies', 'e2e-pty.yaml');
+  await writeFile(
+    pty,
+    `commands:
+  uptime: {binary: /usr/bin/uptime}
+  tty: {binary: /usr/bin/tty}
+  stdout-is-tty: {binary: /usr/bin/test, always: ['-t', '1']}
+  sleep: {binary: /usr/bin/sleep, operands: {int: [1, 60]}}
+  cat: {binary: /usr/bin/cat, operands: path 1..1}
+paths:
+  allow: ['${join(tmp.path, 'big.bin')}']
+`,
+    { mode: 0o644 },
+  );
+  await chmod(pty, 0o644);
+  await writeFile(join(tmp.path, 'big.bin'), randomBytes(BIG_OUTPUT), { mode: 0o644 });
   await writeFile(audit, '', { mode: 0o600 });
   await chown(audit, user.uid, user.gid);
   // Beside it, the recordings log (record_output, track C), kept the same way.
@@ -85,13 +108,14 @@ async function setUp(t: Tap) {
   const keyDir = await mkdtemp(join(tmpdir(), 'leash-e2e-keys-'));
   t.teardown(() => rm(keyDir, { recursive: true, force: true }));
   const keyKey = await generateKey(keyDir, 'id_key_user');
+  const ptyKey = await generateKey(keyDir, 'id_key_user_pty');
   const fcKey = await generateKey(keyDir, 'id_fc_user');
 
   const keyCommand = `${bin.path} shell --profile diagnostic --config-dir ${cfgKey.dir}`;
   const forceCommand = `${bin.path} shell --profile diagnostic --config-dir ${cfgFc.dir}`;
   const sshd = await startSshd({
     authorizedKeys: {
-      [KEY_USER]: [`restrict,command="${keyCommand}" ${keyKey.publicKey}`],
+      [KEY_USER]: [`restrict,command="${keyCommand}" ${keyKey.publicKey}`, `restrict,pty,command="${bin.path} shell --profile e2e-pty --config-dir ${cfgKey.dir}" ${ptyKey.publicKey}`],
       // No options: the config's ForceCommand is what confines this user.
       [FC_USER]: [fcKey.publicKey],
     },
@@ -102,13 +126,13 @@ async function setUp(t: Tap) {
     if (!t.passing()) console.error(`--- sshd log (${sshd.configPath}) ---\n${sshd.log()}`);
     await sshd.stop();
   });
-  return { sshd, keyKey, fcKey, cfgKey, cfgFc };
+  return { sshd, keyKey, ptyKey, fcKey, cfgKey, cfgFc, keyUser };
 }
 
 const env = await setUpOrSkip(t, skip, setUp);
 
 if (env) {
-  const { sshd, keyKey, fcKey, cfgKey, cfgFc } = env;
+  const { sshd, keyKey, ptyKey, fcKey, cfgKey, cfgFc, keyUser } = env;
 
   const asKeyUser = (command: string | undefined, tty?: 'force'): Promise<SshResult> =>
     sshd.ssh({ user: KEY_USER, key: keyKey.path, ...(command === undefined ? {} : { command }), ...(tty ? { tty } : {}) });
@@ -215,5 +239,64 @@ if (env) {
     const line = audit.find((l) => l.record['event'] === 'shell.denied' && l.record['command'] === 'cat /etc/shadow');
     t.ok(line, 'the denial is in its own audit log', { lines: audit.map((l) => l.raw) });
     t.equal(line?.record['user'], FC_USER, 'as the ForceCommand user');
+  });
+
+  const asPtyUser = (command: string): Promise<SshResult> => sshd.ssh({ user: KEY_USER, key: ptyKey.path, command, tty: 'force' });
+
+  await t.test('ssh -tt through a key line with pty: the command runs, its output comes back (CRLF)', async (t) => {
+    const r = await asPtyUser('uptime');
+    t.equal(r.code, 0, 'exit 0', detail(r));
+    t.match(r.stdout, /^ ?\d\d:\d\d:\d\d up .*load average: .*\r\n$/, 'uptime, with the pty\'s CRLF line end');
+  });
+
+  await t.test('with a pty the command still has no terminal: not on stdin, not on stdout', async (t) => {
+    const tty = await asPtyUser('tty');
+    t.equal(tty.code, 1, 'tty(1) exits 1: stdin is not a terminal', detail(tty));
+    t.match(tty.stdout, /^not a tty\r\n$/);
+    const out = await asPtyUser('stdout-is-tty');
+    t.equal(out.code, 1, 'test -t 1 is false: stdout is a pipe to leash', detail(out));
+  });
+
+  await t.test('^C over the pty stops the command: exit 130, shell.killed SIGINT, nothing left running', async (t) => {
+    const args = sshArgs({ port: sshd.port, user: KEY_USER, key: ptyKey.path, command: 'sleep 30', tty: 'force' });
+    const ssh = spawn('/usr/bin/ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((done) => ssh.on('close', (code) => done(code)));
+    // The command runs once its decision is in the audit log and a `sleep 30` of the user exists.
+    const sleepOfUser = (): number | undefined => {
+      for (const name of readdirSync('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+          const st = statSync(`/proc/${name}`);
+          if (st.uid === keyUser.uid && procStat(Number(name)).comm === 'sleep' && readFileSync(`/proc/${name}/cmdline`, 'utf8') === '/usr/bin/sleep\u000030\u0000') return Number(name);
+        } catch {
+          /* gone */
+        }
+      }
+      return undefined;
+    };
+    let pid: number | undefined;
+    t.ok(await waitFor(() => (pid = sleepOfUser()) !== undefined, 10_000), 'sleep 30 is running');
+    ssh.stdin.write('\x03');
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timed out'), 10_000))]);
+    if (code === 'timed out') ssh.kill('SIGKILL');
+    t.equal(code, 130, 'the client gets 130 (leash stopped by SIGINT)');
+    t.ok(await waitFor(() => pid === undefined || !existsSync(`/proc/${pid}`) || procStat(pid).state === 'Z', 3000), 'the command is gone');
+    const lines = await readAudit(cfgKey.audit);
+    t.ok(lines.some((l) => l.record['event'] === 'shell.killed' && l.record['signal'] === 'SIGINT' && l.record['command'] === 'sleep 30'), 'audited as shell.killed, SIGINT', { lines: lines.map((l) => l.raw).slice(-4) });
+  });
+
+  await t.test('a large output arrives whole through sshd (the relay keeps every byte)', async (t) => {
+    const file = join(cfgKey.dir, 'big.bin');
+    const r = spawn('/usr/bin/ssh', sshArgs({ port: sshd.port, user: KEY_USER, key: ptyKey.path, command: `cat ${file}` }), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    r.stdout.on('data', (d: Buffer) => {
+      bytes += d.length;
+      hash.update(d);
+    });
+    const code = await new Promise<number | null>((done) => r.on('close', done));
+    t.equal(code, 0);
+    t.equal(bytes, BIG_OUTPUT, `${BIG_OUTPUT} bytes`);
+    t.equal(hash.digest('hex'), createHash('sha256').update(await readFile(file)).digest('hex'), 'every byte as written');
   });
 }
