@@ -312,7 +312,7 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
       ],
     });
   }
-  sessions.sort((a, b) => (a.started ?? 0) - (b.started ?? 0) || a.session.localeCompare(b.session));
+  sessions.sort((a, b) => (a.started ?? 0) - (b.started ?? 0) || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
   // sshd may ask the verifier more than once per login (each answer a new session id): a login
   // that never ran anything, on a connection another session of it uses, is that same login.
   const used = new Set(sessions.filter((v) => v.connection && (v.commands + v.denied + v.running.length > 0)).map((v) => `${v.connection!.monitor.pid}:${v.connection!.monitor.start}`));
