@@ -4,11 +4,11 @@
  * hint; and the session built-in leash-describe.
  */
 import t from 'tap';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDescribe } from '../../src/commands/describe.js';
 import { runExplain } from '../../src/commands/explain.js';
-import { runShell } from '../../src/commands/shell.js';
+import { PROCESS, runShell } from '../../src/commands/shell.js';
 import type { CommandContext } from '../../src/commands/context.js';
 import { POLICY_DIR } from '../helpers/profiles.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
@@ -40,6 +40,19 @@ async function capture(run: (ctx: CommandContext) => Promise<number>, values: Co
   } finally {
     process.stdout.write = o;
     process.stderr.write = e;
+  }
+}
+
+/** leash shell writes to its descriptors, not to process.stdout: run it with both pointed at files. */
+async function captureShell(values: CommandContext['values'], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
+  const [outFile, errFile] = [join(dir, 'shell.out'), join(dir, 'shell.err')];
+  const [stdoutFd, stderrFd] = [openSync(outFile, 'w'), openSync(errFile, 'w')];
+  try {
+    const code = await runShell({ configDirFlag: dir, values, positionals: [], env }, { ...PROCESS, stdoutFd, stderrFd });
+    return { code, out: readFileSync(outFile, 'utf8'), err: readFileSync(errFile, 'utf8') };
+  } finally {
+    closeSync(stdoutFd);
+    closeSync(stderrFd);
   }
 }
 
@@ -103,14 +116,14 @@ t.test('describe --json, --mcp and the listing', async (t) => {
 
 t.test('inside a session, leash-describe prints the same, and is audited', async (t) => {
   const env = { SSH_CONNECTION: '192.0.2.7 50000 127.0.0.1 22' };
-  const inside = await capture(runShell, { profile: 'diagnostic' }, [], { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe' });
+  const inside = await captureShell({ profile: 'diagnostic' }, { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe' });
   t.equal(inside.code, 0, inside.err);
   const outside = await capture(runDescribe, { profile: 'diagnostic', json: true });
   t.same(JSON.parse(inside.out), JSON.parse(outside.out), 'the same JSON as leash describe --json');
-  const mcp = await capture(runShell, { profile: 'diagnostic' }, [], { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe --mcp' });
+  const mcp = await captureShell({ profile: 'diagnostic' }, { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe --mcp' });
   t.match(JSON.parse(mcp.out), { tools: Array });
   const last = readFileSync(audit, 'utf8').trim().split('\n').slice(-2).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.match(last, [{ event: 'shell.describe', command: 'leash-describe', reason: 'ALLOWED', profile: 'diagnostic' }, { event: 'shell.describe', command: 'leash-describe --mcp' }]);
-  const other = await capture(runShell, { profile: 'diagnostic' }, [], { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe --all' });
+  const other = await captureShell({ profile: 'diagnostic' }, { ...env, SSH_ORIGINAL_COMMAND: 'leash-describe --all' });
   t.equal(other.code, 126, 'any other argument is an ordinary denied command');
 });
