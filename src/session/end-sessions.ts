@@ -73,6 +73,12 @@ export async function endRevokedSessions(runtimeDir: string, entries: readonly R
   return out;
 }
 
+/** How many sessions the registry knows (live, or ended within ENDED_RETENTION_MS) that `entry` names. */
+export function sessionsNamed(runtimeDir: string, entry: Revocation, now: number): number {
+  const reg = readRegistry(runtimeDir, processTable(), readPasswd(), now);
+  return reg.sessions.filter((v) => matchRevocation([entry], subject(v), now) !== null).length;
+}
+
 export interface ReapReport {
   expired: EndedSession[];
   revoked: EndedSession[];
