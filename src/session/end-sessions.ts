@@ -91,7 +91,8 @@ export interface ReapReport {
  * timer): sessions past their expiry are ended; sessions a revocation names
  * are ended (a login that was in flight while `leash revoke` ran); commands
  * whose leash died without finishing are audited as `shell.abandoned`;
- * sessions ended longer than ENDED_RETENTION_MS ago are removed.
+ * journal names planted by another account and sessions ended longer than
+ * ENDED_RETENTION_MS ago are removed.
  * `entries` is null when the revocation list cannot be read (then only
  * expiry is enforced here; logins and commands are refused anyway).
  */
@@ -112,6 +113,11 @@ export async function reap(runtimeDir: string, entries: readonly Revocation[] | 
     });
     remove(a.file);
     report.abandoned++;
+  }
+  // A journal name another account took (its file, a symlink): removed, so the session journals under its own name again.
+  for (const file of reg.planted) {
+    remove(file);
+    report.removed++;
   }
   for (const v of reg.sessions) {
     if (!isLive(v) && v.ended !== null) {

@@ -18,7 +18,7 @@ import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
 import { verifyConnection, type ConnectionRef, type LiveConnection } from './connection.js';
 import type { Passwd } from './passwd.js';
 import { descendants, type ProcInfo } from './proc.js';
-import { RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
+import { MAX_JOURNAL_READ_BYTES, RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
 
 export const SESSION_STATES = ['active', 'idle', 'ended', 'expired', 'revoked'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -79,10 +79,11 @@ export interface EndMarker {
 export interface Registry {
   sessions: SessionView[];
   abandoned: AbandonedCommand[];
+  /** Names in sessions/ that claim a uid whose regular file they are not: planted by another account (the reaper removes them). */
+  planted: string[];
 }
 
 const MAX_ENTRY_BYTES = 64 * 1024;
-const MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
 const LOGIN_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.json$/;
 const JOURNAL_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.u([0-9]{1,10})(?:\.[0-9a-f]{1,16})?$/;
 const END_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.end$/;
@@ -109,6 +110,16 @@ function readOwned(path: string, max: number): { text: string; uid: number } | n
     return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** True when `path` is there and is not a regular file owned by `uid` (a symlink, a FIFO, another account's file). */
+function isPlanted(path: string, uid: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return !st.isFile() || st.uid !== uid;
+  } catch {
+    return false;
   }
 }
 
@@ -213,13 +224,17 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
   const logins = readLogins(runtimeDir);
   const sdir = sessionsDir(runtimeDir);
   const journals = new Map<string, Journal>();
+  const planted: string[] = [];
   const ends = new Map<string, EndMarker & { file: string }>();
   for (const name of list(sdir)) {
     const j = JOURNAL_FILE.exec(name);
     const e = END_FILE.exec(name);
     if (j) {
-      const f = readOwned(join(sdir, name), MAX_JOURNAL_BYTES);
-      if (!f || f.uid !== Number(j[2])) continue;
+      const f = readOwned(join(sdir, name), MAX_JOURNAL_READ_BYTES);
+      if (!f || f.uid !== Number(j[2])) {
+        if (isPlanted(join(sdir, name), Number(j[2]))) planted.push(join(sdir, name));
+        continue;
+      }
       const key = `${j[1]}\0${f.uid}`;
       const prev = journals.get(key);
       const lines = parseJournal(f.text);
@@ -317,7 +332,7 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
   // that never ran anything, on a connection another session of it uses, is that same login.
   const used = new Set(sessions.filter((v) => v.connection && (v.commands + v.denied + v.running.length > 0)).map((v) => `${v.connection!.monitor.pid}:${v.connection!.monitor.start}`));
   const shown = sessions.filter((v) => !(v.source === 'login' && v.connection && v.commands + v.denied + v.running.length === 0 && used.has(`${v.connection.monitor.pid}:${v.connection.monitor.start}`)));
-  return { sessions: shown, abandoned };
+  return { sessions: shown, abandoned, planted };
 }
 
 /** Every pid of a session's running commands (for `leash sessions`' `pids`). */
