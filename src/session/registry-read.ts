@@ -10,7 +10,10 @@
  *  - a journal or running file is its owner's claim: the user it names must
  *    be its owner, and the processes and connection it names count only
  *    when they run as that owner (connection.ts, verifyConnection);
- *  - `.end` markers count only when root wrote them.
+ *  - `.end` markers count only when root wrote them;
+ *  - every session id is a SESSION_NAME (file names are matched against it;
+ *    a running entry's `session` field that is not one drops the entry), so
+ *    an id is safe in a path and on a terminal.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { verifyConnection, type ConnectionRef, type LiveConnection } from './con
 import type { Passwd } from './passwd.js';
 import { descendants, type ProcInfo } from './proc.js';
 import { MAX_JOURNAL_READ_BYTES, RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
+import { SESSION_NAME } from './session-name.js';
 
 export const SESSION_STATES = ['active', 'idle', 'ended', 'expired', 'revoked'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -79,7 +83,11 @@ export interface EndMarker {
 export interface Registry {
   sessions: SessionView[];
   abandoned: AbandonedCommand[];
-  /** Names in sessions/ that claim a uid whose regular file they are not: planted by another account (the reaper removes them). */
+  /**
+   * Entries no leash wrote, which the reaper removes: names in sessions/ that
+   * claim a uid whose regular file they are not (planted by another account),
+   * and running/ entries whose session is not a session name.
+   */
   planted: string[];
 }
 
@@ -260,7 +268,12 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
     const f = readOwned(file, MAX_ENTRY_BYTES);
     const o = f ? json(f.text) : null;
     const session = str(o?.['session']);
-    if (!f || !o || session === null) continue;
+    if (!f || !o) continue;
+    // Not a name leash gives a session (terminal escapes, a path): no leash wrote it.
+    if (session === null || !SESSION_NAME.test(session)) {
+      planted.push(file);
+      continue;
+    }
     const pid = Number(m[2]);
     const start = Number(m[3]);
     const entry: RunningEntry = { session, identity: str(o['identity']), user: str(o['user']) ?? '', seq: int(o['seq']), command: str(o['command']), at: int(o['at']) ?? 0, conn: connRef(o['conn']) };

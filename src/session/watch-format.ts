@@ -63,6 +63,6 @@ export function formatEvent(e: AuditRecord, colour: boolean): string {
 
 /** Recorded output, one screen line per output line, under its command. */
 export function formatOutput(session: string | null, seq: unknown, stream: string, line: string, colour: boolean): string {
-  const head = `    ${(session ?? '-').slice(0, 8)} #${text(seq ?? '?', 12)} ${stream === 'stderr' ? 'err' : 'out'}|`;
+  const head = `    ${text(session ?? '-', 64).slice(0, 8)} #${text(seq ?? '?', 12)} ${stream === 'stderr' ? 'err' : 'out'}|`;
   return `${colour ? `${COLOURS.dim}${head}${COLOURS.reset}` : head} ${printable(line, 2000)}`;
 }
