@@ -6,7 +6,8 @@
  * Trust rules:
  *  - logins/ entries are trusted for identity, user, profile and expiry when
  *    the directory is not group/world-writable and the file has the
- *    directory's owner (the AuthorizedKeysCommandUser);
+ *    directory's owner (the AuthorizedKeysCommandUser); for their connection
+ *    only as far as verifyLoginConnection (connection.ts) confirms it;
  *  - a journal or running file is its owner's claim: the user it names must
  *    be its owner, and the processes and connection it names count only
  *    when they run as that owner (connection.ts, verifyConnection);
@@ -18,7 +19,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
-import { verifyConnection, type ConnectionRef, type LiveConnection } from './connection.js';
+import { verifyConnection, verifyLoginConnection, type ConnectionRef, type LiveConnection } from './connection.js';
 import type { Passwd } from './passwd.js';
 import { descendants, type ProcInfo } from './proc.js';
 import { MAX_JOURNAL_READ_BYTES, RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
@@ -97,8 +98,8 @@ const JOURNAL_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.u([0-9]{1,10})(?:\.[0-9
 const END_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.end$/;
 
 
-/** A file's bytes and owner, read without following a symlink; null if it is not a small regular file. */
-function readOwned(path: string, max: number): { text: string; uid: number } | null {
+/** A file's bytes, owner and ctime (ms), read without following a symlink; null if it is not a regular file (read up to `max` bytes). */
+function readOwned(path: string, max: number): { text: string; uid: number; ctimeMs: number } | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -115,7 +116,7 @@ function readOwned(path: string, max: number): { text: string; uid: number } | n
       if (n === 0) break;
       off += n;
     }
-    return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid };
+    return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid, ctimeMs: st.ctimeMs };
   } finally {
     closeSync(fd);
   }
@@ -166,10 +167,13 @@ function connRef(v: unknown): ConnectionRef | null {
   return monitor ? { monitor, child: procRef(o['child']) } : null;
 }
 
+/** A login entry, and when the kernel says it was written (its ctime, unix ms). */
+type Login = LoginEntry & { written: number };
+
 /** Login entries the AuthorizedKeysCommandUser wrote, by session id. */
-function readLogins(runtimeDir: string): Map<string, LoginEntry> {
+function readLogins(runtimeDir: string): Map<string, Login> {
   const dir = loginsDir(runtimeDir);
-  const out = new Map<string, LoginEntry>();
+  const out = new Map<string, Login>();
   let st;
   try {
     st = lstatSync(dir);
@@ -186,7 +190,7 @@ function readLogins(runtimeDir: string): Map<string, LoginEntry> {
     const monitor = procRef(o?.['monitor']);
     const [identity, user, profile, expires, at] = [str(o?.['identity']), str(o?.['user']), str(o?.['profile']), int(o?.['expires']), int(o?.['at'])];
     if (!o || o['session'] !== m[1] || !monitor || identity === null || user === null || profile === null || expires === null || at === null) continue;
-    out.set(m[1]!, { session: m[1]!, identity, user, profile, expires, monitor, at });
+    out.set(m[1]!, { session: m[1]!, identity, user, profile, expires, monitor, at, written: f.ctimeMs });
   }
   return out;
 }
@@ -304,8 +308,8 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
     const last = j.lines.at(-1);
     const first = j.lines[0];
     const claimConn = [...j.lines].reverse().find((l) => l.conn !== null)?.conn ?? null;
-    const conn = trusted ? { monitor: trusted.monitor, child: null } : claimConn;
-    const live = conn ? verifyConnection(conn, j.uid, table, trusted !== undefined) : null;
+    // The verifier's record of the login (it may still be authenticating), else what the session user's leash found.
+    const live = (trusted ? verifyLoginConnection(trusted, j.uid, table) : null) ?? (claimConn ? verifyConnection(claimConn, j.uid, table) : null);
     const cmds = running.get(key) ?? [];
     const end = ends.get(j.session) ?? null;
     const expires = trusted?.expires ?? last?.expires ?? null;
