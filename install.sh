@@ -229,6 +229,7 @@ UNITS="leash-jwks-refresh.service leash-jwks-refresh.timer leash-runtime.service
 leash_template() {
   sed -e "s|/usr/local/bin/leash |$BIN --config-dir $CONFIG_DIR |g" -e "s|/usr/local/bin/leash$|$BIN --config-dir $CONFIG_DIR|" \
     -e "s/^User=leash$/User=$LEASH_USER/" -e "s/^Group=leash$/Group=$LEASH_USER/" \
+    -e "s/^\([^#@][^ ]* [^ ]* [^ ]* [^ ]* [^ ]*\) leash /\1 $LEASH_USER /" \
     -e "s/--verify-user leash /--verify-user $LEASH_USER /g" -e "s/--group leash-audit/--group $AUDIT_GROUP/g" "$1" |
     if [ "$CONFIG_DIR" = /etc/leash ]; then sed "s| --config-dir /etc/leash||g"; else cat; fi
 }

@@ -264,7 +264,7 @@ else {
     for (const u of ['leash-runtime.service', 'leash-reap.service', 'leash-reap.timer']) t.equal(meta(`/etc/systemd/system/${u}`), '0:0 644', u);
     t.match(await readFile(join(root, 'etc/systemd/system/leash-reap.service'), 'utf8'), `ExecStartPre=/usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP}`);
     t.match(await readFile(join(root, 'etc/logrotate.d/leash'), 'utf8'), /recordings\.jsonl \{/);
-    t.match(await readFile(join(root, 'etc/cron.d/leash'), 'utf8'), `* * * * * root /usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP} >/dev/null && /usr/local/bin/leash sessions --reap`, 'without systemd running: the cron line');
+    t.match(await readFile(join(root, 'etc/cron.d/leash'), 'utf8'), `/usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP} >/dev/null && /usr/local/bin/leash sessions --reap`, 'without systemd running: the cron lines');
     const again = await install(root);
     t.equal(again.code, 0);
     t.same(await snapshot(root), s, 'a re-run without --ca-key keeps CA mode and changes nothing');
@@ -272,6 +272,41 @@ else {
     t.equal(un.code, 0, un.stderr);
     t.notOk(existsSync(join(root, 'etc/systemd/system/leash-reap.timer')), 'the reaper units go');
     t.notOk(existsSync(join(root, 'etc/cron.d/leash')), 'and the cron file');
+  });
+
+  t.test('without systemd: cron makes the runtime directory at boot, reaps every minute and refreshes the keys as the AuthorizedKeysCommandUser', async (t) => {
+    const root = await stagingRoot();
+    await mkdir(join(root, 'etc/cron.d'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    t.equal((await install(root)).code, 0);
+    const cron = await readFile(join(root, 'etc/cron.d/leash'), 'utf8');
+    const jobs = cron.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => {
+      const f = l.split(' ');
+      const [when, user, command] = f[0] === '@reboot' ? [f[0], f[1], f.slice(2).join(' ')] : [f.slice(0, 5).join(' '), f[5], f.slice(6).join(' ')];
+      return { when, user: user as string, command };
+    });
+    t.same(jobs.map((j) => [j.when, j.user]), [['@reboot', 'root'], ['* * * * *', 'root'], ['*/15 * * * *', USER]]);
+    // Each job for real, as its user, with a leash that records who ran it how (and fails on demand).
+    const bin = await mkdtemp(join(tmpdir(), 'leash-inst-cron-'));
+    t.teardown(() => rm(bin, { recursive: true, force: true }));
+    await chmod(bin, 0o777);
+    const fake = join(bin, 'leash');
+    await writeFile(fake, `#!/bin/sh\necho "$(id -un) $*" >>${bin}/calls\n[ ! -e ${bin}/fail ] || { echo "https://issuer.example error JWKS_FETCH_FAILED down"; exit 1; }\necho "https://issuer.example ok keys=1 kids=k1"\n`, { mode: 0o755 });
+    await writeFile(join(bin, 'calls'), '', { mode: 0o666 });
+    await chmod(join(bin, 'calls'), 0o666);
+    const runJob = (j: { user: string; command: string }): Promise<Run> => run('/usr/sbin/runuser', ['-u', j.user, '--', '/bin/sh', '-c', j.command.replaceAll('/usr/local/bin/leash', fake)]);
+    const results = [];
+    for (const j of jobs) results.push(await runJob(j));
+    t.same(results.map((r) => [r.code, r.stdout]), [[0, ''], [0, 'https://issuer.example ok keys=1 kids=k1\n'], [0, '']], 'quiet when all is well');
+    t.same((await readFile(join(bin, 'calls'), 'utf8')).trim().split('\n'), [
+      `root runtime init --verify-user ${USER} --group ${GROUP}`,
+      `root runtime init --verify-user ${USER} --group ${GROUP}`,
+      'root sessions --reap',
+      `${USER} jwks refresh`,
+    ]);
+    await writeFile(join(bin, 'fail'), '');
+    const failing = await runJob(jobs[2]!);
+    t.match(failing.stdout, /error JWKS_FETCH_FAILED down/, 'a failing refresh is printed, so cron mails it');
   });
 
   t.test('usage errors', async (t) => {
