@@ -541,9 +541,14 @@ else
     if have usermod; then run usermod -a -G "$AUDIT_GROUP" "$LEASH_USER"; else run addgroup "$LEASH_USER" "$AUDIT_GROUP"; fi
   fi
 fi
-exists_user "$LEASH_USER" && LEASH_OWNER=$LEASH_USER:$LEASH_USER || LEASH_OWNER=root:root
-exists_group "$AUDIT_GROUP" && AUDIT_OWNER=root:$AUDIT_GROUP || AUDIT_OWNER=root:root
-[ -z "$ROOT" ] || ! exists_user "$LEASH_USER" || LEASH_OWNER=$LEASH_USER:$(id -gn "$LEASH_USER")
+# Owners of the files below. A dry run shows those of the real run: the accounts it would
+# have created above (useradd --user-group: the user's own group), not root:root.
+would_create=0
+[ -n "$ROOT" ] || [ "$DRY" = 0 ] || would_create=1
+if exists_user "$LEASH_USER"; then LEASH_OWNER=$LEASH_USER:$(id -gn "$LEASH_USER")
+elif [ "$would_create" = 1 ]; then LEASH_OWNER=$LEASH_USER:$LEASH_USER
+else LEASH_OWNER=root:root; fi
+if exists_group "$AUDIT_GROUP" || [ "$would_create" = 1 ]; then AUDIT_OWNER=root:$AUDIT_GROUP; else AUDIT_OWNER=root:root; fi
 
 # -- the binary, in a directory chain sshd accepts
 say "binary"
