@@ -63,6 +63,8 @@ export function toRoff(markdown, name, section, version, date) {
   const title = /^# (.*)$/.exec(lines[0] ?? '');
   const summary = title ? title[1].replace(/^[^—]*—\s*/, '') : name;
   out.push(`.TH ${name.toUpperCase().replace(/-/g, '\\-')} ${section} ${date} "leash ${version}" "leash manual"`);
+  // Ragged right: long paths and option names in narrow table cells cannot be justified.
+  out.push('.ad l');
   out.push('.SH NAME', `${escapeText(name)} \\- ${inline(summary)}`);
   if (title) i = 1;
   let para = [];

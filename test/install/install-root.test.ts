@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseLeashConfig } from '../../src/config/parse.js';
 import { ensureUser } from '../helpers/sshd.js';
 import { isRoot } from '../helpers/tmp.js';
+import { installSourceTree } from '../helpers/install-source.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USER = 'leash-inst-t';
@@ -26,16 +27,13 @@ interface Run { code: number | null; stdout: string; stderr: string }
 function run(file: string, args: string[]): Promise<Run> {
   return new Promise((res) => execFile(file, args, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => res({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })));
 }
+function runEnv(file: string, args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((res) => execFile(file, args, { encoding: 'utf8', timeout: 60_000, env }, (err, stdout, stderr) => res({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })));
+}
 
 /** A copy of the pieces install.sh installs from, so a test can change a shipped default. */
 async function sourceTree(): Promise<string> {
-  const src = await mkdtemp(join(tmpdir(), 'leash-inst-src-'));
-  await cp(join(REPO, 'install.sh'), join(src, 'install.sh'));
-  await cp(join(REPO, 'contrib'), join(src, 'contrib'), { recursive: true });
-  await cp(join(REPO, 'policies'), join(src, 'policies'), { recursive: true });
-  await mkdir(join(src, 'dist'));
-  await writeFile(join(src, 'dist', 'leash'), '#!/bin/sh\necho leash-test-binary\n', { mode: 0o755 });
-  return src;
+  return installSourceTree(await mkdtemp(join(tmpdir(), 'leash-inst-src-')));
 }
 
 const DEBIAN_SSHD_CONFIG = 'Include /etc/ssh/sshd_config.d/*.conf\n\nKbdInteractiveAuthentication no\nUsePAM yes\nSubsystem\tsftp\t/usr/lib/openssh/sftp-server\n';
@@ -110,6 +108,10 @@ else {
     t.match(r.stdout, /skip +chattr \+a \(--root/);
     t.notOk(existsSync(join(root, 'etc/passwd')), 'no account files written into the root');
 
+    for (const page of ['man1/leash.1', 'man5/leash.yaml.5', 'man5/leash-profile.5', 'man8/leash-setup.8']) t.equal(meta(`/usr/local/share/man/${page}`), '0:0 644', page);
+    t.equal(meta('/usr/local/share/bash-completion/completions/leash'), '0:0 644', 'the bash completion');
+    t.equal(await readFile(join(root, 'usr/local/share/bash-completion/completions/leash'), 'utf8'), await readFile(join(REPO, 'contrib/bash-completion/leash'), 'utf8'));
+
     const again = await install(root);
     t.equal(again.code, 0);
     t.match(again.stdout, /nothing changed: leash is installed and up to date/);
@@ -118,6 +120,34 @@ else {
     if (existsSync('/usr/sbin/logrotate')) {
       const lr = await run('/usr/sbin/logrotate', ['-d', join(root, 'etc/logrotate.d/leash')]);
       t.equal(lr.code, 0, 'logrotate -d accepts the snippet', lr);
+    }
+  });
+
+  t.test('man finds the manual pages under the prefix, and bash-completion the completion', async (t) => {
+    const root = await stagingRoot();
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    t.equal((await install(root)).code, 0);
+    const man = join(root, 'usr/local/share/man');
+    if (!existsSync('/usr/bin/man')) t.skip('man-db is not installed (/usr/bin/man)');
+    else {
+      const env = { LC_ALL: 'C.UTF-8', MANWIDTH: '80', MANPATH: man, PATH: '/usr/bin:/bin' };
+      const page = await runEnv('/usr/bin/man', ['-l', join(man, 'man1/leash.1')], env);
+      t.equal(page.code, 0, 'man -l renders leash(1)', page);
+      t.match(page.stdout, /leash - short-lived, command-restricted SSH access/);
+      t.match(page.stdout, /SYNOPSIS[\s\S]*leash verify USER KEY TYPE/);
+      for (const [args, file] of [[['leash'], 'man1/leash.1'], [['5', 'leash.yaml'], 'man5/leash.yaml.5'], [['leash-profile'], 'man5/leash-profile.5'], [['leash-setup'], 'man8/leash-setup.8']] as const) {
+        const w = await runEnv('/usr/bin/man', ['-w', ...args], env);
+        t.equal(w.stdout.trim(), join(man, file), `MANPATH: man -w ${args.join(' ')}`);
+      }
+      const yaml = await runEnv('/usr/bin/man', ['5', 'leash.yaml'], env);
+      t.match(yaml.stdout, /LEASH\.YAML\(5\)/, 'man 5 leash.yaml shows the page');
+    }
+    const loader = '/usr/share/bash-completion/bash_completion';
+    if (!existsSync(loader)) t.skip('bash-completion is not installed');
+    else {
+      // bash-completion looks in $XDG_DATA_DIRS/bash-completion/completions (default /usr/local/share:/usr/share).
+      const r = await runEnv('/bin/bash', ['--norc', '-c', `source ${loader}; __load_completion leash && complete -p leash`], { XDG_DATA_DIRS: join(root, 'usr/local/share'), PATH: '/usr/bin:/bin' });
+      t.match(r.stdout, /^complete -F _leash leash$/m, 'bash-completion loads it on demand');
     }
   });
 
@@ -224,7 +254,7 @@ else {
     t.equal((await install(root)).code, 0);
     const u = await install(root, '--uninstall');
     t.equal(u.code, 0, 'exit 0', u);
-    for (const gone of ['usr/local/bin/leash', 'etc/ssh/sshd_config.d/10-leash.conf', 'var/cache/leash', 'etc/logrotate.d/leash', 'etc/systemd/system/leash-jwks-refresh.timer', 'var/lib/leash']) {
+    for (const gone of ['usr/local/bin/leash', 'etc/ssh/sshd_config.d/10-leash.conf', 'var/cache/leash', 'etc/logrotate.d/leash', 'etc/systemd/system/leash-jwks-refresh.timer', 'var/lib/leash', 'usr/local/share/man', 'usr/local/share/bash-completion']) {
       t.notOk(existsSync(join(root, gone)), `${gone} removed`);
     }
     t.ok(existsSync(join(root, 'etc/leash/leash.yaml')), 'config kept');
