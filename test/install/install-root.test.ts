@@ -128,8 +128,7 @@ else {
     t.teardown(() => rm(root, { recursive: true, force: true }));
     t.equal((await install(root)).code, 0);
     const man = join(root, 'usr/local/share/man');
-    if (!existsSync('/usr/bin/man')) t.skip('man-db is not installed (/usr/bin/man)');
-    else {
+    t.test('man -l and MANPATH', { skip: existsSync('/usr/bin/man') ? false : 'man-db is not installed (/usr/bin/man)' }, async (t) => {
       const env = { LC_ALL: 'C.UTF-8', MANWIDTH: '80', MANPATH: man, PATH: '/usr/bin:/bin' };
       const page = await runEnv('/usr/bin/man', ['-l', join(man, 'man1/leash.1')], env);
       t.equal(page.code, 0, 'man -l renders leash(1)', page);
@@ -141,14 +140,13 @@ else {
       }
       const yaml = await runEnv('/usr/bin/man', ['5', 'leash.yaml'], env);
       t.match(yaml.stdout, /LEASH\.YAML\(5\)/, 'man 5 leash.yaml shows the page');
-    }
+    });
     const loader = '/usr/share/bash-completion/bash_completion';
-    if (!existsSync(loader)) t.skip('bash-completion is not installed');
-    else {
+    t.test('bash-completion', { skip: existsSync(loader) ? false : 'bash-completion is not installed' }, async (t) => {
       // bash-completion looks in $XDG_DATA_DIRS/bash-completion/completions (default /usr/local/share:/usr/share).
       const r = await runEnv('/bin/bash', ['--norc', '-c', `source ${loader}; __load_completion leash && complete -p leash`], { XDG_DATA_DIRS: join(root, 'usr/local/share'), PATH: '/usr/bin:/bin' });
       t.match(r.stdout, /^complete -F _leash leash$/m, 'bash-completion loads it on demand');
-    }
+    });
   });
 
   t.test('edited defaults are kept; a new default goes beside them as *.new', async (t) => {
