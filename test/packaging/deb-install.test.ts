@@ -6,7 +6,8 @@
  * a running sshd on a loopback port lets a certificate login in only
  * afterwards); the forced command verify writes names /usr/bin/leash; dpkg -r
  * puts /etc/ssh back byte for byte and reloads sshd; dpkg -P removes the
- * rest.
+ * rest. Then the other install path on the same system: install.sh, where
+ * man and bash-completion find what it installed, and its --uninstall --purge.
  *
  * This changes the system it runs on, so it runs only where asked:
  *   LEASH_SYSTEM_TESTS=1 (or CI=true): on this host — a throwaway machine
@@ -19,13 +20,14 @@
 import t, { type Test as Tap } from 'tap';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
-import { copyFile, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDeb } from '../helpers/deb-build.js';
 import { chrootTarget, hostTarget, type Target } from '../helpers/debian-target.js';
 import { hostLock } from '../helpers/host-lock.js';
+import { installSourceTree } from '../helpers/install-source.js';
 import { leashYaml } from '../helpers/leash-yaml.js';
 import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin } from '../helpers/pktoken.js';
@@ -213,6 +215,38 @@ async function packageTest(t: Tap, target: Target): Promise<void> {
   t.notMatch((await run(['dpkg-query', '-W', '-f', '${Status}', 'leash'])).stdout, /installed|config-files/, 'dpkg knows no leash');
 }
 
+/** The other install path on the same system: install.sh from a checkout, then man and bash-completion, then --uninstall --purge. */
+async function installShTest(t: Tap, target: Target): Promise<void> {
+  const run = target.run;
+  const pristine = await snapshot(target.path('/etc/ssh'));
+  const src = '/var/tmp/leash-test-src';
+  await mkdir(target.path(src), { recursive: true });
+  t.teardown(() => rm(target.path(src), { recursive: true, force: true }));
+  await installSourceTree(target.path(src));
+  await copyFile(join(REPO, 'dist', 'leash'), target.path(`${src}/dist/leash`));
+  t.teardown(async () => {
+    await run(['sh', `${src}/install.sh`, '--uninstall', '--purge', '--no-reload']);
+    if (target.what === 'this host') await run(['rm', '-rf', '/etc/ssh/sshd_config.d/10-leash.conf']);
+  });
+  const inst = await run(['sh', `${src}/install.sh`, '--no-reload']);
+  t.equal(inst.code, 0, 'install.sh', inst);
+  if (existsSync(target.path('/usr/bin/man'))) {
+    // man's search path names /usr/local/man, Debian's link to share/man.
+    const found = async (...args: string[]): Promise<string> => (await run(['sh', '-c', 'readlink -f "$(man -w "$@")"', 'sh', ...args])).stdout.trim();
+    t.equal(await found('leash'), '/usr/local/share/man/man1/leash.1', 'man leash');
+    t.equal(await found('5', 'leash.yaml'), '/usr/local/share/man/man5/leash.yaml.5', 'man 5 leash.yaml');
+    t.match((await run(['man', 'leash-profile'], { env: { MANWIDTH: '80' } })).stdout, /^LEASH-PROFILE\(5\)/, 'man leash-profile');
+  }
+  if (existsSync(target.path('/usr/share/bash-completion/bash_completion'))) {
+    const c = await run(['bash', '--norc', '-c', 'source /usr/share/bash-completion/bash_completion; __load_completion leash && complete -p leash']);
+    t.match(c.stdout, /^complete -F _leash leash$/m, 'bash-completion loads it from /usr/local/share');
+  }
+  const un = await run(['sh', `${src}/install.sh`, '--uninstall', '--purge', '--no-reload']);
+  t.equal(un.code, 0, 'install.sh --uninstall --purge', un);
+  for (const gone of ['/usr/local/share/man/man1/leash.1', '/usr/local/share/bash-completion', '/usr/local/bin/leash', '/etc/leash']) t.notOk(present(target.path(gone)), `${gone} is gone`);
+  t.same(await snapshot(target.path('/etc/ssh')), pristine, '/etc/ssh byte for byte as before');
+}
+
 if (rootCopy === undefined && !onHost) {
   t.plan(0, 'installs a package: set LEASH_SYSTEM_TESTS=1 on a throwaway machine, or LEASH_PACKAGE_TEST_ROOT=<a Debian root to copy>');
 } else {
@@ -225,5 +259,6 @@ if (rootCopy === undefined && !onHost) {
   if (why) t.fail(`asked to install the package on ${target.what}, but: ${why}`);
   else {
     await t.test(`the package on ${target.what}: dpkg -i, leash doctor, leash-setup, a login, dpkg -r, dpkg -P`, (t) => packageTest(t, target));
+    await t.test(`install.sh on ${target.what}: man and bash-completion find their files; --uninstall --purge`, (t) => installShTest(t, target));
   }
 }
