@@ -35,6 +35,8 @@ commands:
                            make or show the SSH CA key for grants
   grant --pubkey FILE --user USER --profile NAME --ttl DURATION [...]
                            sign a short-lived, command-pinned certificate
+  demo [--keep]            the whole product on loopback, in under a minute
+                           (root; a throwaway sshd, removed afterwards)
   help [COMMAND]           this text, or one command's
   --version                print the version
 
@@ -193,6 +195,23 @@ force-command "leash shell --profile NAME --session SID --identity LABEL
 --expires T", permit-pty only. Writes FILE-cert.pub (or --out) and appends
 the grant to DIR/ledger.jsonl. --authorized-keys prints an authorized_keys
 line (expiry-time, restrict, command=) instead, for hosts without the CA.
+`,
+  demo: `usage: leash demo [--keep]
+
+Shows leash doing its job on this machine, on 127.0.0.1 only: a throwaway
+sshd with its own host key and configuration, a local OpenID provider, a
+real login to it, then through the real ssh client: allowed and denied
+commands, a pipeline, a login without a grant, the audit log, leash
+sessions, a revocation cutting a live ControlMaster connection, and a
+CA-mode grant. Touches nothing of the host's sshd, /etc/ssh or /etc/leash:
+everything is in a new /var/lib/leash-demo-ID, with three new accounts
+leash-demo-ID*, all removed at the end, on failure and on ^C.
+
+--keep leaves it all running after the last step and prints ssh command
+lines to try by hand; ^C (or SIGTERM) then stops and removes it.
+
+Needs root and openssh-server, openssh-client. Exit 0 when every step
+showed what it says, 1 otherwise, 128+N when stopped by signal N.
 `,
 });
 

@@ -1,0 +1,152 @@
+/**
+ * The demo's child processes. Every program runs without a shell, with a
+ * fixed environment, and in a session of its own (setsid): a ^C at the
+ * terminal reaches `leash demo` alone, which then stops its children in the
+ * right order (clients, sshd's connections, sshd) instead of having them
+ * die in a random one. The price: a demo killed with SIGKILL leaves them
+ * running (docs/leash.1.md says so, and how to find them).
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { LeashError } from '../errors.js';
+
+/** What every child gets as its environment: nothing of the caller's. */
+export const CHILD_ENV: Readonly<Record<string, string>> = Object.freeze({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' });
+
+/** More output than this from one program is cut (a demo step shows a few lines). */
+const MAX_CAPTURE = 1024 * 1024;
+
+export interface RunResult {
+  /** The exit status; null when it died of a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RunOptions {
+  /** Aborting kills the program (SIGKILL) and rejects, unless `finish` is set. */
+  signal?: AbortSignal;
+  /**
+   * Let the program finish even when aborted: for useradd, userdel and the
+   * like, which a kill could leave holding /etc/passwd's lock.
+   */
+  finish?: boolean;
+  /** Killed (SIGKILL) after this long; default 30 s. */
+  timeoutMs?: number;
+  input?: string;
+}
+
+/** The error a step sees when the demo was interrupted. */
+export function interrupted(signal: AbortSignal): LeashError {
+  return new LeashError('DEMO_FAILED', `interrupted (${String(signal.reason ?? 'signal')})`);
+}
+
+/** Runs `file args` to its end and collects its output. Rejects only when aborted (or when it cannot start). */
+export function runProgram(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted && !o.finish) return reject(interrupted(o.signal));
+    const child = spawn(file, args, { env: CHILD_ENV, cwd: '/', detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const take = (sofar: string, d: string): string => (sofar.length < MAX_CAPTURE ? sofar + d : sofar);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout = take(stdout, d)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = take(stderr, d)));
+    child.stdin.on('error', () => {}); // EPIPE when it exits before reading
+    child.stdin.end(o.input ?? '');
+    const kill = (): void => void child.kill('SIGKILL');
+    const timer = setTimeout(kill, o.timeoutMs ?? 30_000);
+    const onAbort = (): void => {
+      if (!o.finish) kill();
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      reject(new LeashError('DEMO_FAILED', `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    });
+    child.once('close', (code, sig) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (o.signal?.aborted && !o.finish) return reject(interrupted(o.signal));
+      resolve({ code, signal: sig, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Runs a program that must succeed; its stderr is the error otherwise. */
+export async function runOk(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
+  const r = await runProgram(file, args, o);
+  if (r.code !== 0) throw new LeashError('DEMO_FAILED', `${file} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
+  return r;
+}
+
+/** A program left running (sshd, an ssh ControlMaster, a command in flight). */
+export interface Background {
+  pid: number;
+  /** Resolves when it has exited, with what it wrote (unless its output goes to a file). */
+  exited: Promise<RunResult>;
+  /** True until it has exited. */
+  running: () => boolean;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 2 s); resolves when it has exited. */
+  stop: (graceMs?: number) => Promise<void>;
+}
+
+/** Starts `file args` in the background; with `logFile`, its stdout and stderr go there (appended). */
+export function startProgram(file: string, args: readonly string[], o: { logFile?: string } = {}): Promise<Background> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const fd = o.logFile === undefined ? null : openSync(o.logFile, 'a', 0o600);
+    const child = spawn(file, args, { env: CHILD_ENV, cwd: '/', detached: true, stdio: fd === null ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd] });
+    if (fd !== null) closeSync(fd);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout = stdout.length < MAX_CAPTURE ? stdout + d : stdout));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = stderr.length < MAX_CAPTURE ? stderr + d : stderr));
+    let done = false;
+    const exited = new Promise<RunResult>((res) => child.once('close', (code, signal) => res({ code, signal, stdout, stderr, ms: Date.now() - started })));
+    void exited.then(() => (done = true));
+    child.once('error', (err) => reject(new LeashError('DEMO_FAILED', `cannot start ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    child.once('spawn', () =>
+      resolve({
+        pid: child.pid ?? -1,
+        exited,
+        running: () => !done,
+        stop: async (graceMs = 2000) => {
+          if (done) return;
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timer);
+        },
+      }),
+    );
+  });
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(interrupted(signal));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(interrupted(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Polls `probe` every 100 ms until it returns a value; DEMO_FAILED naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
+  const end = Date.now() + (o.timeoutMs ?? 10_000);
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new LeashError('DEMO_FAILED', `timed out waiting for ${what}`);
+    await sleep(100, o.signal);
+  }
+}
