@@ -140,6 +140,34 @@ commands:
       -l, --lines: flag
 `;
 
+/**
+ * What the steps run under the demo profile, and what leash must answer
+ * (test/demo/demo-files.test.ts decides each one against DEMO_PROFILE_YAML).
+ */
+export const DEMO_COMMANDS = {
+  allowed: ['uptime', 'id', 'cat /etc/os-release'],
+  denied: [
+    ['cat /etc/shadow', 'PATH_NOT_ALLOWED'],
+    ['rm -rf /', 'COMMAND_NOT_ALLOWED'],
+    ['uptime; id', 'METACHAR_FORBIDDEN'],
+    ['cat /etc/os-release > /tmp/copy', 'METACHAR_FORBIDDEN'],
+  ],
+  pipelines: ["cat /etc/os-release | grep -E '^(NAME|VERSION)=' | head -n 2", 'ps aux | grep -c sshd'],
+  /** A shell as a later stage: refused by name. */
+  deniedPipeline: ['cat /etc/os-release | sh', 'COMMAND_NOT_ALLOWED'],
+  /** What alice runs over her ControlMaster connection while she is revoked. */
+  running: 'sleep 120',
+  /** The lines --keep suggests trying by hand (allowed, unless listed in `denied`). */
+  byHand: ['uptime', "cat /etc/os-release | grep -c ID", 'uname -a', 'ps aux | grep -c ssh'],
+} as const satisfies {
+  allowed: readonly string[];
+  denied: readonly (readonly [string, string])[];
+  pipelines: readonly string[];
+  deniedPipeline: readonly [string, string];
+  running: string;
+  byHand: readonly string[];
+};
+
 export interface DemoGrant {
   identity: string;
   user: string;

@@ -43,6 +43,14 @@ export function interrupted(signal: AbortSignal): LeashError {
   return new LeashError('DEMO_FAILED', `interrupted (${String(signal.reason ?? 'signal')})`);
 }
 
+/**
+ * After a program exited, how long its output may still take to arrive: an
+ * ssh ControlMaster client hands its descriptors to the master, which holds
+ * them until the remote command ends, so "all output read" can come long
+ * after the client itself is gone.
+ */
+const DRAIN_MS = 1000;
+
 /** Runs `file args` to its end and collects its output. Rejects only when aborted (or when it cannot start). */
 export function runProgram(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
@@ -56,23 +64,27 @@ export function runProgram(file: string, args: readonly string[], o: RunOptions 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = take(stderr, d)));
     child.stdin.on('error', () => {}); // EPIPE when it exits before reading
     child.stdin.end(o.input ?? '');
-    const kill = (): void => void child.kill('SIGKILL');
-    const timer = setTimeout(kill, o.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => void child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+    let settled = false;
+    const settle = (how: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      how();
+    };
     const onAbort = (): void => {
-      if (!o.finish) kill();
+      if (o.finish) return;
+      child.kill('SIGKILL');
+      settle(() => reject(interrupted(o.signal!)));
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      reject(new LeashError('DEMO_FAILED', `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-    });
-    child.once('close', (code, sig) => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      if (o.signal?.aborted && !o.finish) return reject(interrupted(o.signal));
-      resolve({ code, signal: sig, stdout, stderr, ms: Date.now() - started });
-    });
+    child.once('error', (err) => settle(() => reject(new LeashError('DEMO_FAILED', `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`))));
+    const done = (code: number | null, sig: NodeJS.Signals | null): void => settle(() => resolve({ code, signal: sig, stdout, stderr, ms: Date.now() - started }));
+    child.once('close', done);
+    child.once('exit', (code, sig) => void setTimeout(() => done(code, sig), DRAIN_MS));
   });
 }
 
@@ -106,8 +118,17 @@ export function startProgram(file: string, args: readonly string[], o: { logFile
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout = stdout.length < MAX_CAPTURE ? stdout + d : stdout));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = stderr.length < MAX_CAPTURE ? stderr + d : stderr));
     let done = false;
-    const exited = new Promise<RunResult>((res) => child.once('close', (code, signal) => res({ code, signal, stdout, stderr, ms: Date.now() - started })));
-    void exited.then(() => (done = true));
+    // 'exit', not 'close': a ControlMaster client's descriptors may outlive it (see DRAIN_MS).
+    const exited = new Promise<RunResult>((res) =>
+      child.once('exit', (code, signal) => {
+        done = true;
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          res({ code, signal, stdout, stderr, ms: Date.now() - started });
+        }, 50);
+      }),
+    );
     child.once('error', (err) => reject(new LeashError('DEMO_FAILED', `cannot start ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     child.once('spawn', () =>
       resolve({

@@ -14,7 +14,7 @@ import { LeashError, asLeashError } from '../errors.js';
 import { formatEvent, parseAuditLine, type AuditRecord } from '../session/watch-format.js';
 import { ACCOUNT_TOOLS } from './accounts.js';
 import { CA_AGENT, DEMO_USERS, setUpHost, type DemoHost } from './demo-host.js';
-import { DEMO_PROFILE } from './demo-files.js';
+import { DEMO_COMMANDS, DEMO_PROFILE } from './demo-files.js';
 import { demoProcesses } from './leftovers.js';
 import { mintLogin, type MintedLogin } from './opkssh-login.js';
 import { interrupted, runOk, runProgram, sleep, waitFor, type Background, type RunResult } from './processes.js';
@@ -214,30 +214,24 @@ async function allowedCommands(d: Demo): Promise<void> {
   d.out.output(explain.stdout, 30, 1200);
   d.out.output(explain.stderr, 4);
   if (explain.code !== 0) throw new LeashError('DEMO_FAILED', `leash verify --explain: exit ${explain.code}: ${explain.stderr.trim()}`);
-  for (const command of ['uptime', 'id', 'cat /etc/os-release']) await ssh(d, 'alice', command, 0);
+  for (const command of DEMO_COMMANDS.allowed) await ssh(d, 'alice', command, 0);
   const accepted = auditEvents(d).filter((e) => e['event'] === 'verify.accepted' && e['identity'] === alice.email);
   if (accepted.length === 0) throw new LeashError('DEMO_FAILED', `no verify.accepted event for ${alice.email} in ${paths.auditLog}`);
   d.out.note(`each login: sshd ran leash verify as ${accounts.verifier.name}, and leash shell --profile ${DEMO_PROFILE} as ${accounts.agent.name}, with no shell and a fixed environment`);
 }
 
 async function deniedCommands(d: Demo): Promise<void> {
-  const cases: [string, string][] = [
-    ['cat /etc/shadow', 'PATH_NOT_ALLOWED'],
-    ['rm -rf /', 'COMMAND_NOT_ALLOWED'],
-    ['uptime; id', 'METACHAR_FORBIDDEN'],
-    ['cat /etc/os-release > /tmp/copy', 'METACHAR_FORBIDDEN'],
-  ];
-  for (const [command, reason] of cases) {
+  for (const [command, reason] of DEMO_COMMANDS.denied) {
     const r = await ssh(d, 'alice', command, 126);
     if (!r.stderr.includes(reason)) throw new LeashError('DEMO_FAILED', `${command}: the client was not told ${reason}: ${r.stderr.trim()}`);
   }
 }
 
 async function pipeline(d: Demo): Promise<void> {
-  await ssh(d, 'alice', "cat /etc/os-release | grep -E '^(NAME|VERSION)=' | head -n 2", 0);
-  await ssh(d, 'alice', 'ps aux | grep -c sshd', 0);
-  const r = await ssh(d, 'alice', 'cat /etc/os-release | sh', 126);
-  if (!/COMMAND_NOT_ALLOWED|PIPELINE_NOT_FILTER/.test(r.stderr)) throw new LeashError('DEMO_FAILED', `a shell as a pipeline stage was not refused by name: ${r.stderr.trim()}`);
+  for (const command of DEMO_COMMANDS.pipelines) await ssh(d, 'alice', command, 0);
+  const [command, reason] = DEMO_COMMANDS.deniedPipeline;
+  const r = await ssh(d, 'alice', command, 126);
+  if (!r.stderr.includes(reason)) throw new LeashError('DEMO_FAILED', `${command}: the client was not told ${reason}: ${r.stderr.trim()}`);
 }
 
 async function noGrant(d: Demo): Promise<void> {
@@ -271,24 +265,24 @@ async function sessions(d: Demo): Promise<void> {
   }
   await ssh(d, 'bob', 'uptime', 0, d.masters.get('bob'));
   const alice = d.masters.get('alice')!;
-  d.out.command(`ssh -S ${short(d, alice.socket)} alice 'sleep 120' &`);
-  const sleeping = await alice.start('sleep 120');
+  d.out.command(`ssh -S ${short(d, alice.socket)} alice ${quoted(DEMO_COMMANDS.running)} &`);
+  const sleeping = await alice.start(DEMO_COMMANDS.running);
   await d.host.teardown.add("stop alice's sleep", () => sleeping.stop());
   d.sleeping = sleeping;
-  await waitFor("alice's sleep 120 in leash sessions", async () => {
+  await waitFor(`alice's ${DEMO_COMMANDS.running} in leash sessions`, async () => {
     const r = await d.host.operator(['sessions', '--json']);
     const list = r.code === 0 ? (JSON.parse(r.stdout) as { identity: string; state: string; current: { command: string }[] }[]) : [];
-    return list.some((s) => s.identity === 'alice@example.com' && s.state === 'active' && s.current.some((c) => c.command === 'sleep 120')) ? true : undefined;
+    return list.some((s) => s.identity === 'alice@example.com' && s.state === 'active' && s.current.some((c) => c.command === DEMO_COMMANDS.running)) ? true : undefined;
   }, { signal: d.host.signal });
   await leash(d, ['sessions']);
-  d.out.note('alice runs sleep 120 over her connection; bob ran uptime over his and is connected, idle');
+  d.out.note(`alice runs ${DEMO_COMMANDS.running} over her connection; bob ran uptime over his and is connected, idle`);
 }
 
 async function revoke(d: Demo): Promise<void> {
   const alice = d.masters.get('alice')!;
   const bob = d.masters.get('bob')!;
   const sleeping = d.sleeping;
-  if (sleeping === null) throw new LeashError('DEMO_FAILED', "alice's sleep 120 was not started");
+  if (sleeping === null) throw new LeashError('DEMO_FAILED', `alice's ${DEMO_COMMANDS.running} was not started`);
   const started = Date.now();
   // Every earlier ssh of alice's was a session of its own, long ended: counted, not listed.
   const endedBefore = (out: string): string => {
@@ -298,8 +292,8 @@ async function revoke(d: Demo): Promise<void> {
   };
   await leash(d, ['revoke', '--identity', 'alice@example.com', '--reason', 'demo: access withdrawn'], 6, endedBefore);
   const ended = await Promise.race([sleeping.exited, sleep(5000, d.host.signal).then(() => null)]);
-  if (ended === null) throw new LeashError('DEMO_FAILED', "alice's sleep 120 still runs 5 s after the revocation");
-  d.out.note(`alice's sleep 120 ended ${seconds(Date.now() - started)} after leash revoke began (her ssh: exit ${ended.code ?? ended.signal})`);
+  if (ended === null) throw new LeashError('DEMO_FAILED', `alice's ${DEMO_COMMANDS.running} still runs 5 s after the revocation`);
+  d.out.note(`alice's ${DEMO_COMMANDS.running} ended ${seconds(Date.now() - started)} after leash revoke began (her ssh: exit ${ended.code ?? ended.signal})`);
   await waitFor("alice's ControlMaster to exit", () => (alice.client.running() ? undefined : true), { signal: d.host.signal, timeoutMs: 5000 });
   d.out.note('her ControlMaster connection is closed: the ssh -M process has exited');
   await ssh(d, 'alice', 'uptime', 255);
@@ -326,7 +320,7 @@ async function caMode(d: Demo): Promise<void> {
   const accepted = /Accepted certificate ID "[^"]*" \(serial \d+\) signed by ED25519 CA \S+ via \S+/.exec(d.host.sshd.log());
   if (!accepted) throw new LeashError('DEMO_FAILED', 'sshd did not log accepting the CA certificate');
   d.out.note(`sshd's log: ${accepted[0].replace(paths.root, '$DEMO')}`);
-  await ssh(d, CA_AGENT, 'cat /etc/shadow', 126);
+  await ssh(d, CA_AGENT, DEMO_COMMANDS.denied[0][0], 126);
   await leash(d, ['revoke', '--session', session, '--reason', 'demo: key lost']);
   d.out.command(`ssh-keygen -Q -f ${short(d, paths.krl)} ${short(d, `${key}-cert.pub`)}`);
   const q = await runProgram(SSH_KEYGEN, ['-Q', '-f', paths.krl, `${key}-cert.pub`], { signal });
@@ -344,14 +338,13 @@ function keepRunning(h: DemoHost, out: Report): void {
   out.line();
   out.line('Everything is still running (--keep). Try, in another terminal (as root):');
   for (const l of [
-    `${ssh} bob uptime`,
-    `${ssh} bob 'cat /etc/os-release | grep -c ID'`,
-    `${ssh} bob 'cat /etc/shadow'`,
-    `${ssh} -t bob 'uname -a'`,
-    `${ssh} alice uptime                 # refused: alice is revoked (${leash} unrevoke --identity alice@example.com)`,
+    ...DEMO_COMMANDS.byHand.map((c) => `${ssh} bob ${quoted(c)}`),
+    `${ssh} bob ${quoted(DEMO_COMMANDS.denied[0][0])}`,
+    `${ssh} -t bob ${quoted(DEMO_COMMANDS.allowed[0])}     # on a pty`,
+    `${ssh} alice uptime     # refused: alice is revoked (${leash} unrevoke --identity alice@example.com)`,
     `${leash} sessions`,
     `${leash} watch --output`,
-    `${leash} explain --profile ${DEMO_PROFILE} -- 'ps aux | grep -c ssh'`,
+    `${leash} explain --profile ${DEMO_PROFILE} -- ${quoted(DEMO_COMMANDS.byHand[3])}`,
     `${leash} describe --profile ${DEMO_PROFILE}`,
   ]) out.line(`  ${l}`);
   out.line(`The profile is ${join(h.paths.configDir, 'policies', `${DEMO_PROFILE}.yaml`)}, the audit log ${h.paths.auditLog}, sshd's log ${h.paths.sshdLog}.`);
