@@ -16,8 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # What leash demo needs (sshd, ssh and ssh-keygen; useradd) and what `npm test`
 # and .ci/run use besides (ps, ss, script, unshare, chattr, file, shellcheck,
-# logrotate, hyperfine for npm run bench). ca-certificates: npm's TLS.
-PACKAGES=(openssh-server openssh-client passwd ca-certificates procps iproute2 util-linux bsdutils file shellcheck e2fsprogs logrotate hyperfine)
+# logrotate, groff for the manual pages, hyperfine for npm run bench).
+# ca-certificates: npm's TLS. The one list: .ci/run installs through here.
+PACKAGES=(openssh-server openssh-client passwd ca-certificates procps iproute2 util-linux bsdutils file shellcheck e2fsprogs logrotate groff-base hyperfine)
 PREFIX=/usr/local
 
 DEMO=1 DRY=0
@@ -42,6 +43,18 @@ if [[ $DRY == 0 && $(id -u) != 0 ]]; then die "run me as root (sudo ./setup.sh):
 if ! grep -qs '^ID=debian' /etc/os-release || ! grep -qs '^VERSION_ID="12"' /etc/os-release; then
   say "warning: this is not Debian 12 (what I am written and tested for); carrying on"
 fi
+
+# Some tests run dist/leash as other accounts (the AuthorizedKeysCommandUser, a
+# session user): they need to reach it, which a checkout under /root (0700) forbids.
+d=$(pwd -P)
+while :; do
+  if (( (0$(stat -c %a "$d") & 01) == 0 )); then
+    say "warning: $d is not searchable by other accounts: leash demo copes (it copies dist/leash), but tests that run dist/leash as another user will fail; clone into a directory they can reach (e.g. /opt/leash)"
+    break
+  fi
+  [[ $d == / ]] && break
+  d=$(dirname "$d")
+done
 
 # ---------------------------------------------------------------- versions from package.json
 # engines.node as ">=X.Y.Z", and the runtime devDependencies pins ("node": "X.Y.Z").

@@ -6,9 +6,10 @@
  * package.json's devDependencies pin; it refuses to run for real as
  * another user. (A real run is what CI's .ci/run does, with --no-demo.)
  */
-import t from 'tap';
+import t, { type Test as Tap } from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,9 +19,9 @@ const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
 
 interface Run { code: number; stdout: string; stderr: string }
-const setup = (args: string[], o: { uid?: number } = {}): Promise<Run> =>
+const setup = (args: string[], o: { uid?: number; script?: string } = {}): Promise<Run> =>
   new Promise((res) =>
-    execFile('/usr/bin/env', ['-i', `PATH=${ROOT_PATH}`, '/bin/bash', SETUP, ...args], { cwd: '/', timeout: 60_000, ...(o.uid === undefined ? {} : { uid: o.uid, gid: o.uid }) }, (err, stdout, stderr) =>
+    execFile('/usr/bin/env', ['-i', `PATH=${ROOT_PATH}`, '/bin/bash', o.script ?? SETUP, ...args], { cwd: '/', timeout: 60_000, ...(o.uid === undefined ? {} : { uid: o.uid, gid: o.uid }) }, (err, stdout, stderr) =>
       res({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
     ),
   );
@@ -77,9 +78,29 @@ t.test('--no-demo stops after the build; unknown options are refused', async (t)
   t.match(bad.stderr, /unknown option --frobnicate/);
 });
 
+/** A copy of setup.sh and the files it reads, in a new directory of mode `mode`. */
+function copyOfSetup(t: Tap, mode: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leash-setup-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const f of ['setup.sh', 'package.json', 'package-lock.json']) copyFileSync(join(REPO, f), join(dir, f));
+  chmodSync(dir, mode);
+  return join(dir, 'setup.sh');
+}
+
+t.test('a checkout other accounts cannot reach (under /root, say) is named, since tests run dist/leash as them', async (t) => {
+  const script = copyOfSetup(t, 0o700);
+  const r = await setup(['--dry-run'], { script });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, `warning: ${dirname(script)} is not searchable by other accounts`);
+  const here = await setup(['--dry-run']);
+  const reachable = REPO.split('/').every((_, i, parts) => (statSync(parts.slice(0, i + 1).join('/') || '/').mode & 0o001) !== 0);
+  if (reachable) t.notMatch(here.stdout, /not searchable/, 'this checkout is reachable: no warning');
+});
+
 t.test('for real only as root', { skip: process.getuid?.() === 0 ? false : 'needs root (to run it as another user)' }, async (t) => {
-  const r = await setup([], { uid: 65534 });
-  t.equal(r.code, 1);
+  // A copy the other account can read wherever this checkout is.
+  const r = await setup([], { uid: 65534, script: copyOfSetup(t, 0o755) });
+  t.equal(r.code, 1, r.stderr);
   t.match(r.stderr, /run me as root/);
   t.equal(r.stdout, '', 'it did nothing first');
 });

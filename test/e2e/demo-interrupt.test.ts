@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_DIR, accountUids, demoTraces, startDemo, treeSnapshot } from '../helpers/demo-run.js';
 import { e2eSkipReason } from '../helpers/sshd.js';
+import { installBinary } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEASH = join(REPO, 'dist', 'leash');
@@ -73,8 +74,11 @@ else {
   });
 
   t.test('not root: refused before anything is made', async (t) => {
+    // A copy another account can run (a checkout under /root is not searchable by it).
+    const bin = await installBinary(LEASH);
+    t.teardown(bin.cleanup);
     const before = readdirSync('/var/lib').filter((n) => n.startsWith('leash-demo-'));
-    const demo = startDemo(LEASH, [], { uid: 65534, gid: 65534 });
+    const demo = startDemo(bin.path, [], { uid: 65534, gid: 65534 });
     t.equal(await demo.exited, 1);
     t.match(demo.stderr(), /^leash: DEMO_UNAVAILABLE: leash demo must run as root/);
     t.equal(demo.stdout(), '', 'no step was started');
