@@ -10,9 +10,9 @@
  * everything below the listener first, then the listener.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { LeashError } from '../errors.js';
 import { descendants, processTable, readProc } from '../session/proc.js';
+import { accepts, freePort } from './loopback.js';
 import { runOk, runProgram, sleep, startProgram, type Background } from './processes.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -27,30 +27,6 @@ export interface ThrowawaySshd {
   log: () => string;
   /** Kills its connections and the listener; resolves when all of them are gone. */
   stop: () => Promise<void>;
-}
-
-/** A port the kernel just handed out on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
 }
 
 export interface SshdFiles {
