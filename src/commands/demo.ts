@@ -22,6 +22,8 @@ export async function runDemoCommand(ctx: CommandContext): Promise<number> {
     process.stderr.write(`leash: ${unavailable.code}: ${unavailable.message}\n`);
     return 1;
   }
+  // A reader that went away (leash demo | head) must not stop the demo before it has cleaned up.
+  process.stdout.on('error', () => {});
   const caught = catchStopSignals();
   caught.signal.addEventListener('abort', () => process.stderr.write(`\nleash demo: ${String(caught.signal.reason)}: stopping everything it started and removing what it made...\n`), { once: true });
   try {

@@ -8,7 +8,7 @@
  * loopback, the throwaway sshd, and the client's ssh_config.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LeashError } from '../errors.js';
 import { assertTrustedParents } from '../trust/ownership.js';
@@ -159,10 +159,9 @@ export async function setUpHost(self: string, selfPid: number, teardown: Teardow
   const check = await operator(['policy', 'check']);
   if (check.code !== 0) throw new LeashError('DEMO_FAILED', `leash policy check: ${check.stdout.trim()} ${check.stderr.trim()}`);
 
-  if (!existsSync(PRIVSEP_DIR)) {
-    dir(PRIVSEP_DIR, 0o755);
-    await teardown.add(`remove ${PRIVSEP_DIR}`, () => rmdirSync(PRIVSEP_DIR));
-  }
+  // Made when missing and then left in place: any sshd started meanwhile (the host's own, another
+  // demo's) needs it for every new connection, and openssh-server's own tmpfiles rule makes it at boot.
+  if (!existsSync(PRIVSEP_DIR)) dir(PRIVSEP_DIR, 0o755);
   const sshd = await startThrowawaySshd({ config: paths.sshdConfig, hostKey: paths.hostKey, log: paths.sshdLog }, (port) => sshdConfig({ port, paths, leash, verifier: verifier.name, agent: agent.name }), signal);
   await teardown.add('stop sshd and its connections', sshd.stop);
 

@@ -161,6 +161,16 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** `promise`'s value, or null when it has not settled within `ms` (the timer is cleared either way). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `probe` every 100 ms until it returns a value; DEMO_FAILED naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
   const end = Date.now() + (o.timeoutMs ?? 10_000);

@@ -17,7 +17,7 @@ import { CA_AGENT, DEMO_USERS, setUpHost, type DemoHost } from './demo-host.js';
 import { DEMO_COMMANDS, DEMO_PROFILE } from './demo-files.js';
 import { demoProcesses } from './leftovers.js';
 import { mintLogin, type MintedLogin } from './opkssh-login.js';
-import { interrupted, runOk, runProgram, sleep, waitFor, type Background, type RunResult } from './processes.js';
+import { interrupted, runOk, runProgram, waitFor, within, type Background, type RunResult } from './processes.js';
 import { providerLogin } from './provider-login.js';
 import { Report, quoted, seconds } from './report.js';
 import { SSH, type Master } from './ssh-client.js';
@@ -61,6 +61,8 @@ export function whyUnavailable(host: { root: boolean; builtExecutable: boolean; 
 interface Demo {
   host: DemoHost;
   out: Report;
+  /** Whether the output is a terminal (colour in `leash watch` lines, as leash watch does). */
+  colour: boolean;
   logins: Map<string, MintedLogin>;
   masters: Map<string, Master>;
   /** alice's command in flight over her ControlMaster (the sessions step starts it, the revoke step ends it). */
@@ -92,7 +94,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const host = await setUpHost(o.self, o.selfPid, teardown, o.signal);
     root = host.paths.root;
     introduce(host, out, o.keep);
-    const demo: Demo = { host, out, logins: new Map(), masters: new Map(), sleeping: null, tally: { allowed: 0, denied: 0, refused: 0 } };
+    const demo: Demo = { host, out, colour: o.colour, logins: new Map(), masters: new Map(), sleeping: null, tally: { allowed: 0, denied: 0, refused: 0 } };
     for (const [i, step] of STEPS.entries()) {
       out.step(step.title);
       try {
@@ -151,7 +153,11 @@ async function ssh(d: Demo, alias: string, command: string, expect: number, via?
   d.out.output(r.stdout, 8);
   d.out.output(r.stderr, 4);
   d.out.note(`exit ${r.code ?? r.signal}`);
-  if (r.code !== expect) throw new LeashError('DEMO_FAILED', `ssh ${alias} ${command}: exit ${r.code ?? r.signal}, expected ${expect}: ${r.stderr.trim().slice(0, 300)}`);
+  if (r.code !== expect) {
+    // The client's own failures (exit 255) are explained by sshd's side.
+    const sshdSays = r.code === 255 ? `; sshd's log ends: ${d.host.sshd.log().trimEnd().split('\n').slice(-4).join(' | ')}` : '';
+    throw new LeashError('DEMO_FAILED', `ssh ${alias} ${command}: exit ${r.code ?? r.signal}, expected ${expect}: ${r.stderr.trim().slice(0, 300)}${sshdSays}`);
+  }
   if (expect === 0) d.tally.allowed++;
   else if (expect === 126) d.tally.denied++;
   else d.tally.refused++;
@@ -160,7 +166,8 @@ async function ssh(d: Demo, alias: string, command: string, expect: number, via?
 
 /** `leash ARGS` as the operator (root), shown (its output through `shown`); it must exit 0. */
 async function leash(d: Demo, args: readonly string[], maxLines = 12, shown: (stdout: string) => string = (s) => s): Promise<RunResult> {
-  d.out.command(`leash ${args.map((a) => quoted(short(d, a))).join(' ')}`);
+  // Paths in the demo's directory as $DEMO/…, unquoted: with DEMO set, the line runs as shown.
+  d.out.command(`leash ${args.map((a) => (short(d, a) !== a ? short(d, a) : quoted(a))).join(' ')}`);
   const r = await d.host.operator(args);
   d.out.output(shown(r.stdout), maxLines);
   d.out.output(r.stderr, 4);
@@ -240,7 +247,7 @@ async function noGrant(d: Demo): Promise<void> {
   const refused = auditEvents(d).find((e) => e['event'] === 'verify.refused' && e['email'] === 'mallory@example.com' && e['reason'] === 'NO_GRANT');
   if (refused === undefined) throw new LeashError('DEMO_FAILED', 'no verify.refused NO_GRANT event for mallory in the audit log');
   d.out.note('the audit log says why (leash verify printed nothing, so sshd had no key to accept):');
-  d.out.output(formatEvent(refused, false), 1, 600);
+  d.out.output(formatEvent(refused, d.colour), 1, 600);
 }
 
 async function auditLog(d: Demo): Promise<void> {
@@ -251,7 +258,7 @@ async function auditLog(d: Demo): Promise<void> {
   if (!ran || !denied || !refused) throw new LeashError('DEMO_FAILED', 'the audit log lacks a finished command, a denied one or a refused login');
   const shown = events.filter((e) => e === refused || (e['session'] !== undefined && (e['session'] === ran['session'] || e['session'] === denied['session'])));
   d.out.note(`three logins of the ${events.length} events in ${short(d, d.host.paths.auditLog)}, as \`leash watch --replay\` shows them:`);
-  d.out.output(shown.map((e) => formatEvent(e, false)).join('\n'), 10, 600);
+  d.out.output(shown.map((e) => formatEvent(e, d.colour)).join('\n'), 10, 600);
   d.out.note('a line as the log holds it:');
   d.out.output(JSON.stringify(denied), 1, 1200);
 }
@@ -291,7 +298,8 @@ async function revoke(d: Demo): Promise<void> {
     return [...lines.filter((l) => !l.endsWith(': not running')), ...(quiet > 0 ? [`  (and ${quiet} earlier sessions of hers, already over: not running)`] : [])].join('\n');
   };
   await leash(d, ['revoke', '--identity', 'alice@example.com', '--reason', 'demo: access withdrawn'], 6, endedBefore);
-  const ended = await Promise.race([sleeping.exited, sleep(5000, d.host.signal).then(() => null)]);
+  const ended = await within(sleeping.exited, 5000);
+  if (d.host.signal.aborted) throw interrupted(d.host.signal);
   if (ended === null) throw new LeashError('DEMO_FAILED', `alice's ${DEMO_COMMANDS.running} still runs 5 s after the revocation`);
   d.out.note(`alice's ${DEMO_COMMANDS.running} ended ${seconds(Date.now() - started)} after leash revoke began (her ssh: exit ${ended.code ?? ended.signal})`);
   await waitFor("alice's ControlMaster to exit", () => (alice.client.running() ? undefined : true), { signal: d.host.signal, timeoutMs: 5000 });

@@ -41,7 +41,7 @@ else {
 
   t.test('^C while a command runs over a ControlMaster connection: exit 130, nothing left', async (t) => {
     const demo = startDemo(LEASH);
-    t.teardown(() => void demo.child.kill('SIGKILL'));
+    t.teardown(demo.stop);
     const [, dir, id] = await demo.waitFor(DEMO_DIR);
     await demo.waitFor(/alice 'sleep 120' &/);
     await demo.waitFor(/#1 sleep 120 +\(pids/); // leash sessions shows it running
@@ -58,17 +58,21 @@ else {
     t.equal(treeSnapshot('/etc/ssh'), sshBefore, '/etc/ssh is exactly as before');
   });
 
-  t.test('a failed step (its sshd killed under it): exit 1 naming the step, nothing left', async (t) => {
-    const demo = startDemo(LEASH);
-    t.teardown(() => void demo.child.kill('SIGKILL'));
+  t.test('a failed step (its sshd killed under it): exit 1 naming the step, nothing left; /run/sshd, which it had to make, stays for others', async (t) => {
+    // An empty /run of its own: the demo must make /run/sshd, and must not take it away again
+    // (any other sshd started meanwhile — another demo's, the host's — needs it for every connection).
+    const demo = startDemo(LEASH, [], { privateRun: true });
+    t.teardown(demo.stop);
     const [, dir, id] = await demo.waitFor(DEMO_DIR);
     await demo.waitFor(/^\[3\/9\]/m);
     const uids = accountUids(id!);
     const sshd = demoSshd(dir!);
     t.ok(sshd, "the demo's sshd runs");
-    process.kill(sshd!, 'SIGKILL');
+    if (sshd === undefined) return;
+    process.kill(sshd, 'SIGKILL');
     t.equal(await demo.exited, 1, 'exit 1', { stdout: demo.stdout().slice(-1500) });
     t.match(demo.stderr(), /^leash: DEMO_FAILED: step [3-5] \(/m, 'the step that failed, by number and title');
+    t.match(demo.stderr(), /^\/run\/sshd: present$/m, '/run/sshd is left in place');
     t.same(demoTraces(dir!, id!, uids), nothingLeft, 'no process, account, file or directory left');
     t.equal(treeSnapshot('/etc/ssh'), sshBefore, '/etc/ssh is exactly as before');
   });

@@ -40,6 +40,7 @@ else {
 
   t.test('the demo shows every step, exits 0 and leaves nothing behind', async (t) => {
     const demo = startDemo(LEASH);
+    t.teardown(demo.stop);
     const [, dir, id] = await demo.waitFor(DEMO_DIR);
     const uidsDuring = await demo.waitFor(/\[2\/9\]/).then(() => accountUids(id!));
     const code = await demo.exited;
@@ -66,7 +67,7 @@ else {
 
   t.test('--keep: the printed command lines work for real until SIGTERM, which removes everything', async (t) => {
     const demo = startDemo(LEASH, ['--keep']);
-    t.teardown(() => void demo.child.kill('SIGKILL'));
+    t.teardown(demo.stop);
     const [, dir, id] = await demo.waitFor(DEMO_DIR);
     await demo.waitFor(/Stop it with \^C here/);
     const uids = accountUids(id!);

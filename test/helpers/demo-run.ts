@@ -19,10 +19,26 @@ export interface DemoRun {
   exited: Promise<number | string>;
   /** Resolves with the first match of `re` in stdout; rejects after `timeoutMs` or when the demo exits first. */
   waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+  /**
+   * For t.teardown: SIGTERM if it still runs, so that it cleans up after itself
+   * (SIGKILL would leave everything behind), and SIGKILL only after 60 s.
+   */
+  stop: () => Promise<void>;
 }
 
-export function startDemo(bin: string, args: readonly string[] = [], o: { uid?: number; gid?: number } = {}): DemoRun {
-  const child = spawn('/usr/bin/env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', bin, 'demo', ...args], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], ...(o.uid === undefined ? {} : { uid: o.uid, gid: o.gid ?? o.uid }) });
+/**
+ * `privateRun`: in a mount namespace of its own with an empty tmpfs on /run
+ * (so /run/sshd is missing, as on a host whose sshd never ran), the rest of
+ * the filesystem shared; after the demo, stderr says whether /run/sshd is
+ * there ("/run/sshd: present" or "/run/sshd: absent").
+ */
+export function startDemo(bin: string, args: readonly string[] = [], o: { uid?: number; gid?: number; privateRun?: boolean } = {}): DemoRun {
+  const demo = ['/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', bin, 'demo', ...args];
+  const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const [file, ...argv] = o.privateRun
+    ? ['/usr/bin/unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', `mount -t tmpfs tmpfs /run || exit 99; ${demo.map(quote).join(' ')}; s=$?; if [ -d /run/sshd ]; then echo '/run/sshd: present' >&2; else echo '/run/sshd: absent' >&2; fi; exit $s`]
+    : demo;
+  const child = spawn(file!, argv, { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], ...(o.uid === undefined ? {} : { uid: o.uid, gid: o.gid ?? o.uid }) });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -39,7 +55,14 @@ export function startDemo(bin: string, args: readonly string[] = [], o: { uid?: 
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { child, stdout: () => out, stderr: () => err, exited, waitFor };
+  const stop = async (): Promise<void> => {
+    if (done) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, stdout: () => out, stderr: () => err, exited, waitFor, stop };
 }
 
 /** The demo's id, from its first lines: /var/lib/leash-demo-<id>. */
