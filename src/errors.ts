@@ -164,6 +164,10 @@ export const REASON_CODES = [
   'GRANT_INVALID',
   'KRL_INVALID',
 
+  // leash demo (src/demo/)
+  'DEMO_UNAVAILABLE',
+  'DEMO_FAILED',
+
   // anywhere
   'USAGE',
   'INTERNAL',

@@ -102,6 +102,11 @@ export const COMMANDS: Record<string, { options: Options; positionals: boolean; 
     positionals: false,
     run: async () => (await import('./grant.js')).runGrant,
   },
+  demo: {
+    options: { keep: { type: 'boolean' } },
+    positionals: false,
+    run: async () => (await import('./demo.js')).runDemoCommand,
+  },
 };
 
 /** Splits off the subcommand, letting `--config-dir` stand before it too. */

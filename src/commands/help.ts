@@ -38,6 +38,8 @@ commands:
                            make or show the SSH CA key for grants
   grant --pubkey FILE --user USER --profile NAME --ttl DURATION [...]
                            sign a short-lived, command-pinned certificate
+  demo [--keep]            the whole product on loopback, in under a minute
+                           (root; a throwaway sshd, removed afterwards)
   help [COMMAND]           this text, or one command's (also: COMMAND --help)
   --version                print the version
 
@@ -286,6 +288,26 @@ options:
                      command=) instead, for hosts without the CA
 
 exit: 0 signed, 1 refused (the reason code says why).
+`,
+  demo: `usage: leash demo [--keep]
+
+Shows leash doing its job on this machine, on 127.0.0.1 only: a throwaway
+sshd with its own host key and configuration, a local OpenID provider, a
+real login to it, then through the real ssh client: allowed and denied
+commands, a pipeline, a login without a grant, the audit log, leash
+sessions, a revocation cutting a live ControlMaster connection, and a
+CA-mode grant. Touches nothing of the host's sshd, /etc/ssh or /etc/leash:
+everything is in a new /var/lib/leash-demo-ID, with three new accounts
+leash-demo-ID*, all removed at the end, on failure and on ^C.
+
+Needs root and openssh-server, openssh-client.
+
+options:
+  --keep             leave it all running after the last step and print ssh
+                     command lines to try by hand; ^C (or SIGTERM) then stops
+                     and removes it
+
+exit: 0 every step showed what it says, 1 otherwise, 128+N stopped by signal N.
 `,
 };
 
