@@ -3,7 +3,8 @@ import t from 'tap';
 import { chmodSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { initRuntime } from '../../src/session/runtime-init.js';
-import { ensureAkcUser } from '../helpers/sshd.js';
+import { execFileSync } from 'node:child_process';
+import { ensureAkcUser, ensureUser } from '../helpers/sshd.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
 
 if (!isRoot()) {
@@ -35,3 +36,25 @@ t.test('creates, repairs, refuses a symlink', async (t) => {
   symlinkSync(join(tmp.path, 'elsewhere'), join(run, 'logins'));
   t.throws(() => initRuntime(run, owners), { code: 'SESSION_REGISTRY_UNAVAILABLE' }, 'a symlink in the place of a directory is refused');
 });
+
+t.test("another account's directory is never adopted: a running/ made by a session user is refused, not chowned to root", async (t) => {
+  // The review's race: a session user (in the writers' group) makes sessions/running
+  // while it is missing, then swaps it for a symlink between root's checks and its
+  // chown. Refusing a directory root did not make ends it at the first step, and
+  // the descriptor-based chown ends the second (the swap itself is not timed here).
+  const tmp = await trustedTempDir('runtime-init-owner-');
+  t.teardown(tmp.cleanup);
+  const user = await ensureUser('leash-t-rtinit');
+  const run = join(tmp.path, 'run');
+  const owners = { verifier: null, writersGid: user.gid };
+  initRuntime(run, owners);
+  rmSync(join(run, 'sessions', 'running'), { recursive: true });
+  execFileSync('/usr/sbin/runuser', ['-u', user.name, '--', '/bin/mkdir', join(run, 'sessions', 'running')]);
+  const before = lstatSync(join(run, 'sessions', 'running'));
+  t.equal(before.uid, user.uid, 'the session user made it');
+  t.throws(() => initRuntime(run, owners), { code: 'SESSION_REGISTRY_UNAVAILABLE', message: /belongs to uid/ }, 'refused');
+  const st = lstatSync(join(run, 'sessions', 'running'));
+  t.equal(st.uid, user.uid, 'not chowned to root');
+  t.equal(st.mode, before.mode, 'mode untouched');
+});
+
