@@ -88,12 +88,21 @@ else
   made_policy=0
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     if [[ $DRY == 1 ]]; then say "  would write /usr/sbin/policy-rc.d (exit 101: no service starts) for the install"
-    else printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1; fi
+    else
+      # Set before the file exists: however this script ends (an ssh disconnect's
+      # SIGHUP, ^C, SIGTERM, a failure), the file goes, or no package's service
+      # would ever be started or restarted again (an sshd security update).
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+      trap 'exit 129' HUP
+      trap 'exit 130' INT
+      trap 'exit 143' TERM
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
+    fi
   fi
   export DEBIAN_FRONTEND=noninteractive
   status=0
   { do_ apt-get update && do_ apt-get install -y --no-install-recommends "${missing[@]}"; } </dev/null || status=$?
-  if [[ $made_policy == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [[ $made_policy == 1 ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT HUP INT TERM; fi
   ((status == 0)) || die "apt-get failed (exit $status)"
   if [[ $sshd_was_installed == 0 && $DRY == 0 && $(cat /proc/1/comm 2>/dev/null) == systemd ]]; then
     systemctl disable --quiet ssh.service ssh.socket 2>/dev/null || true

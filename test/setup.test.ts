@@ -7,8 +7,8 @@
  * another user. (A real run is what CI's .ci/run does, with --no-demo.)
  */
 import t, { type Test as Tap } from 'tap';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,4 +103,32 @@ t.test('for real only as root', { skip: process.getuid?.() === 0 ? false : 'need
   t.equal(r.code, 1, r.stderr);
   t.match(r.stderr, /run me as root/);
   t.equal(r.stdout, '', 'it did nothing first');
+});
+
+t.test('policy-rc.d goes however setup.sh ends: SIGHUP (an ssh disconnect) during apt-get', async (t) => {
+  // The real script, in a mount namespace whose /usr/sbin is an empty tmpfs (so
+  // the host's own policy-rc.d, which Docker images ship, neither stops the
+  // script from writing one nor is touched), with dpkg saying nothing is
+  // installed and an apt-get that waits to be interrupted. The hangup goes to
+  // the whole process group, as a closing terminal sends it.
+  const work = mkdtempSync(join(tmpdir(), 'leash-setup-hup-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const bin = join(work, 'bin');
+  mkdirSync(bin);
+  const started = join(work, 'apt-started');
+  const left = join(work, 'after');
+  writeFileSync(join(bin, 'dpkg-query'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+  writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\n[ "$1" = update ] || exit 0\nls /usr/sbin > ${started}\nexec sleep 30\n`, { mode: 0o755 });
+  // After setup.sh ends, still inside the namespace: what is left in /usr/sbin.
+  const inner = `mount -t tmpfs leash-test /usr/sbin || exit 99; env -i PATH=${bin}:${ROOT_PATH} /bin/bash ${SETUP} --no-demo; s=$?; ls /usr/sbin > ${left}; exit $s`;
+  const child = spawn('/usr/bin/unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', inner], { cwd: '/', detached: true, stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+  t.equal(existsSync(started) ? readFileSync(started, 'utf8') : null, 'policy-rc.d\n', 'apt-get runs with policy-rc.d in place');
+  // setup.sh's bash and apt-get, not the sh around them (it must live to list what is left).
+  for (const pid of execFileSync('/usr/bin/pgrep', ['-s', String(child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number)) {
+    if (pid !== child.pid) process.kill(pid, 'SIGHUP');
+  }
+  t.equal(await exited, 129, 'setup.sh ends with 128+SIGHUP');
+  t.equal(readFileSync(left, 'utf8'), '', 'and policy-rc.d is gone');
 });
