@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,17 @@ t.test('profile names from the configuration directory', async (t) => {
   t.same(await complete(['leash', 'describe', '--profile', ''], { LEASH_CONFIG_DIR: other }), ['staging'], 'LEASH_CONFIG_DIR');
   t.same(await complete(['leash', 'explain', '--config-dir', conf, '--profile', '=', 're']), ['remediation'], '--profile=NAME, split at the = as readline does');
   t.same(await complete(['leash', '--config-dir', `${work}/none`, 'grant', '--profile', '']), [], 'a directory without policies/');
+});
+
+t.test('a profile file name is data: completing it never runs what it names', async (t) => {
+  const hostile = join(work, 'hostile');
+  mkdirSync(join(hostile, 'policies'), { recursive: true });
+  const names = ['$(touch${IFS}PWNED-sub).yaml', '`touch${IFS}PWNED-tick`.yaml', 'ok.yaml'];
+  for (const f of names) writeFileSync(join(hostile, 'policies', f), '');
+  const offered = await complete(['leash', '--config-dir', hostile, 'explain', '--profile', '']);
+  t.same(offered, ['$(touch${IFS}PWNED-sub)', '`touch${IFS}PWNED-tick`', 'ok'].sort(), 'offered as they are');
+  t.same(readdirSync(work).filter((f) => f.startsWith('PWNED')), [], 'no command substitution ran');
+  t.same(await complete(['leash', '--config-dir', hostile, 'explain', '--profile', 'o']), ['ok'], 'matched by prefix');
 });
 
 t.test('option values: users, groups, files, directories; nothing for ids and durations', async (t) => {
