@@ -153,7 +153,12 @@ export async function reap(runtimeDir: string, entries: readonly Revocation[] | 
     remove(file);
     report.removed++;
   }
+  // A session id is one connection's, but any session user can write a journal
+  // under an id it saw in `ps`: a view that is not live never ends, nor removes,
+  // an id another view of which is live (end markers and removal go by id).
+  const liveIds = new Set(reg.sessions.filter(isLive).map((v) => v.session));
   for (const v of reg.sessions) {
+    if (!isLive(v) && liveIds.has(v.session)) continue;
     if (!isLive(v) && v.ended !== null) {
       if (nowMs - v.ended.at > ENDED_RETENTION_MS) report.removed += removeSession(runtimeDir, v);
       continue;

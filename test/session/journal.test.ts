@@ -36,11 +36,11 @@ const audit = join(conf, 'audit.jsonl');
 writeFileSync(audit, '', { mode: 0o666 });
 chmodSync(audit, 0o666);
 mkdirSync(join(conf, 'policies'), { mode: 0o755 });
-writeFileSync(join(conf, 'policies', 'p.yaml'), 'record_output: 0\ncommands:\n  uptime: {binary: /usr/bin/uptime}\n', { mode: 0o644 });
+writeFileSync(join(conf, 'policies', 'p.yaml'), 'record_output: 0\ncommands:\n  uptime: {binary: /usr/bin/uptime}\n  sleep: {binary: /usr/bin/sleep, operands: {int: [1, 60]}}\n', { mode: 0o644 });
 writeFileSync(join(conf, 'leash.yaml'), `audit_log: ${audit}\nruntime_dir: ${runtime}\n`, { mode: 0o644 });
 
-const command = (sid: string) =>
-  runLeash(bin.path, ['--config-dir', conf, 'shell', '--profile', 'p', '--session', sid, '--identity', 'bob@example.com'], { uid: session.uid, gid: session.gid, env: { SSH_ORIGINAL_COMMAND: 'uptime' } });
+const command = (sid: string, line = 'uptime') =>
+  runLeash(bin.path, ['--config-dir', conf, 'shell', '--profile', 'p', '--session', sid, '--identity', 'bob@example.com'], { uid: session.uid, gid: session.gid, env: { SSH_ORIGINAL_COMMAND: line } });
 const asOther = (script: string): void => void execFileSync('/usr/sbin/runuser', ['-u', other.name, '--', '/bin/sh', '-c', `umask 077; ${script}`]);
 const journals = (sid: string): string[] => readdirSync(sessions).filter((n) => n.startsWith(`${sid}.u${session.uid}`));
 
@@ -72,4 +72,22 @@ t.test('a journal is bounded: at the bound the session is refused, a new one run
   t.match(full.stderr, /SESSION_JOURNAL_FULL/);
   t.equal(lstatSync(path).size, MAX_JOURNAL_BYTES, 'nothing more was appended');
   t.equal((await command('c'.repeat(32))).code, 0, 'a new session (a new connection) runs');
+});
+
+t.test("another account's journal under a live session's id never ends that session, nor erases its journal", async (t) => {
+  // The session id is in `ps`; another session user writes its own journal
+  // under it (a valid one: its file, its uid). Neither its view nor 24 hours
+  // may end or remove the live session's records: identity, expiry, its claim.
+  const sid = 'd'.repeat(32);
+  const running = command(sid, 'sleep 8');
+  const mine = join(sessions, `${sid}.u${session.uid}`);
+  for (let i = 0; i < 100 && !(existsSync(mine) && readdirSync(join(sessions, 'running')).length > 0); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(existsSync(mine), 'the live session journals');
+  asOther(`printf '{}\\n' > ${sessions}/${sid}.u${other.uid}`);
+  const now = Date.now();
+  await reap(runtime, [], now, () => {});
+  t.notOk(existsSync(join(sessions, `${sid}.end`)), 'no end is recorded for a session id with a live view');
+  await reap(runtime, [], now + 25 * 3600_000, () => {});
+  t.ok(existsSync(mine), "the live session's journal is still there a day later");
+  t.equal((await running).code, 0, 'and its command ran to the end');
 });
