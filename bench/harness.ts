@@ -25,7 +25,7 @@
  * command alike. Writes bench/results/latest.{json,md}.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -61,7 +61,7 @@ const { values: opt } = parseArgs({
   },
 });
 const REPO = opt.repo ?? process.cwd();
-const SECTIONS = ['verify', 'shell', 'relay', 'explain', 'cold', 'rss', 'callgrind', 'e2e', 'mux'] as const;
+const SECTIONS = ['verify', 'shell', 'relay', 'explain', 'cold', 'rss', 'callgrind', 'e2e', 'mux', 'resident'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = new Set((opt.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
@@ -893,6 +893,121 @@ async function benchMux(f: Fixtures, w: LoginWays): Promise<void> {
   target('per command over ControlMaster: below the peer (authprogs)', ratio / ratioAp, 1, `leash ${ratio.toFixed(2)} × plain, authprogs ${ratioAp.toFixed(2)} × plain (+${ms(extraLeash)} vs +${ms(extraAp)} ms)`);
 }
 
+// ---- the resident-verifier study (bench/resident/; a prototype, not part of leash)
+
+interface Resident {
+  client: string;
+  socket: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Compiles the client (gcc), bundles the daemon (esbuild) and starts it as
+ * the AuthorizedKeysCommandUser on a socket in a directory only that user
+ * can reach. Null (and the section is skipped) without gcc.
+ */
+async function startResident(f: Fixtures): Promise<Resident | null> {
+  if (!existsSync('/usr/bin/gcc')) {
+    log('resident: no gcc, the study is skipped');
+    return null;
+  }
+  const akc = await ensureAkcUser();
+  const work = await mkdtemp(join(tmpdir(), 'leash-bench-resident-'));
+  f.cleanups.push(() => rm(work, { recursive: true, force: true }));
+  await chmod(work, 0o755);
+  await mustRun('/usr/bin/gcc', ['-O2', '-o', join(work, 'client'), join(REPO, 'bench', 'resident', 'client.c')]);
+  const client = await installBinary(join(work, 'client'), 'leash-akc-client');
+  f.cleanups.push(client.cleanup);
+  const daemon = join(work, 'daemon.cjs');
+  const { build } = (await import('esbuild')) as typeof import('esbuild');
+  await build({ entryPoints: [join(REPO, 'bench', 'resident', 'daemon.ts')], bundle: true, platform: 'node', target: 'node24', format: 'cjs', outfile: daemon, logLevel: 'warning', absWorkingDir: REPO });
+  await chmod(daemon, 0o644);
+  const sockDir = join(work, 'sock');
+  await mkdir(sockDir, { mode: 0o700 });
+  await chown(sockDir, akc.uid, akc.gid);
+  const socket = join(sockDir, 'verify.sock');
+  const child = spawn(RUNTIME, [daemon, socket, f.leash.path], { env: CLEAN_ENV, uid: akc.uid, gid: akc.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`resident daemon exited ${code}: ${stderr}`)));
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+  };
+  f.cleanups.push(stop);
+  return { client: client.path, socket, stop };
+}
+
+async function benchResident(f: Fixtures, w: LoginWays | null): Promise<void> {
+  const res = await startResident(f);
+  if (res === null) return;
+  const cfg = f.sshdCfg.path;
+  const clientArgv = (key = f.alice.keyBase64): string[] => [res.client, res.socket, f.leash.path, cfg, AGENT, key, f.alice.keyType];
+  const leashArgv = [f.leash.path, '--config-dir', cfg, 'verify', AGENT, f.alice.keyBase64, f.alice.keyType];
+  const akc = await ensureAkcUser();
+  // As sshd runs it: the AuthorizedKeysCommandUser, an empty environment.
+  const asAkc = (argv: string[]): string[] => ['/usr/bin/setpriv', `--reuid=${akc.uid}`, `--regid=${akc.gid}`, '--clear-groups', ...argv];
+  const answer = await run(res.client, clientArgv().slice(1));
+  const direct = await run(leashArgv[0]!, leashArgv.slice(1));
+  if (answer.code !== 0 || !answer.stdout.startsWith('cert-authority,')) throw new Error(`resident: the client was not answered: ${answer.code} ${answer.stderr}`);
+  // One code path: the daemon's line is the one `leash verify` prints, but for the session id.
+  const strip = (l: string): string => l.replace(/--session [0-9a-f]{32}/, '--session S');
+  extra['resident_same_line'] = strip(answer.stdout) === strip(direct.stdout);
+  // A login's two calls, each pair from a fresh parent (sh): the first full, the second from the memo.
+  const pair = (argv: string[]): string[] => ['/bin/sh', '-c', `${argv.map(q).join(' ')} >/dev/null; exec ${argv.map(q).join(' ')}`];
+  const cmds: Cmd[] = [
+    { name: "a login's two verify calls: leash verify", argv: asAkc(pair(leashArgv)) },
+    { name: "a login's two verify calls: resident client", argv: asAkc(pair(clientArgv())) },
+    { name: 'one call: resident client (first call)', argv: asAkc(['/bin/sh', '-c', `exec ${clientArgv().map(q).join(' ')}`]) },
+    { name: 'sh + setpriv alone', argv: asAkc(['/bin/sh', '-c', 'exec /bin/true']) },
+  ];
+  log(`resident: hyperfine ${ROUNDS}×${RUNS} runs × ${cmds.length} commands`);
+  const t = await hyperfine(cmds, CLEAN_ENV);
+  addTimed('resident', t[0]!);
+  addTimed('resident', t[1]!, t[0]!);
+  addTimed('resident', t[2]!);
+  addTimed('resident', t[3]!);
+
+  // Fail closed: the daemon down, the client runs the full verification (never accepts by itself).
+  if (w !== null) {
+    const perInstance = Math.ceil(E2E_RUNS / RESTARTS / 2);
+    const A = 'ssh uptime: resident verifier (client ×2 + shell)';
+    const B = 'ssh uptime: plain authorized_keys (same sshd)';
+    const times = new Map<string, number[]>([[A, []], [B, []]]);
+    log(`resident: ${RESTARTS} sshd instances × ${perInstance} logins each, resident client vs plain key`);
+    for (let r = 0; r < RESTARTS; r++) {
+      const sshd = await startSshd({ authorizedKeys: { [AGENT]: [(await readFile(`${w.plainKey}.pub`, 'utf8')).trim()] }, authorizedKeysCommand: `${res.client} ${res.socket} ${f.leash.path} ${cfg} %u %k %t`, authorizedKeysCommandUser: AKC_USER });
+      try {
+        await interleaved(
+          [
+            [A, () => timed('/usr/bin/ssh', loginArgs(f, w, 'leash', sshd.port, 'uptime'), sshEnv, okUptime)],
+            [B, () => timed('/usr/bin/ssh', loginArgs(f, w, 'plain', sshd.port, 'uptime'), sshEnv, okUptime)],
+          ],
+          perInstance,
+          2,
+          times,
+        );
+      } finally {
+        await sshd.stop();
+      }
+    }
+    const ratio = addSample('resident', times, A, B);
+    addSample('resident', times, B);
+    extra['resident_login_ratio'] = ratio;
+  }
+  await res.stop();
+  const fallback = await run(res.client, clientArgv().slice(1));
+  const refused = await run(res.client, clientArgv(f.alice.keyBase64.slice(0, -8) + 'AAAAAAAA').slice(1));
+  extra['resident_daemon_down'] = { fallback_exit: fallback.code, fallback_printed_line: fallback.stdout.startsWith('cert-authority,'), bad_key_exit: refused.code, bad_key_printed: refused.stdout.length };
+  if (fallback.code !== 0 || refused.code === 0 || refused.stdout !== '') throw new Error('resident: with the daemon down the client did not fall back to the full verification');
+}
+
 // ---------------------------------------------------------------- report
 
 function machine(): Record<string, unknown> {
@@ -985,10 +1100,11 @@ async function main(): Promise<void> {
     if (want('cold')) await benchCold(f);
     if (want('rss')) await benchRss(f);
     if (want('callgrind')) await benchCallgrind(f);
-    if (want('e2e') || want('mux')) {
+    if (want('e2e') || want('mux') || want('resident')) {
       const ways = await prepareLogins(f);
       if (want('e2e')) await benchE2e(f, ways);
       if (want('mux')) await benchMux(f, ways);
+      if (want('resident')) await benchResident(f, ways);
     }
   } finally {
     for (const c of f.cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup: ${String(err)}`));
