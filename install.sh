@@ -1,9 +1,9 @@
 #!/bin/sh
-# install.sh — puts leash on this host, or takes it off again (README: "Installing on a host").
+# install.sh — puts leash on this host, or takes it off again (docs/install.md).
 #
 #   sudo ./install.sh [--binary PATH] [--prefix /usr/local] [--config-dir /etc/leash]
 #                     [--user leash] [--audit-group leash-audit] [--sshd PATH] [--ca-key FILE]
-#                     [--root DIR] [--no-reload] [--take-over] [--dry-run]
+#                     [--root DIR] [--no-reload] [--no-sshd] [--take-over] [--dry-run]
 #   sudo ./install.sh --uninstall [--purge] [--root DIR] [--no-reload] [--dry-run]
 #
 # Never touches AuthorizedKeysFile, passwords or keys: whoever could log in
@@ -11,14 +11,25 @@
 # `sshd -t` accepts it and `sshd -T` shows leash's settings in effect;
 # otherwise every file is put back byte for byte and the script exits 1.
 # sshd is reloaded (never restarted), and only when its configuration changed.
+#
+# The Debian package ships this same script as /usr/sbin/leash-setup (leash-setup(8)),
+# where PACKAGED=1: the package's files (binary, configuration defaults, units,
+# cron, logrotate, manual pages) are dpkg's, and the script does the rest —
+# accounts, cache, logs, runtime directory, and sshd, which it enables
+# (leash-setup) and disables (leash-setup --uninstall).
 set -eu
 umask 022
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
+# packaging/build.mjs sets 1 in the copy it ships as /usr/sbin/leash-setup; nothing else differs.
+PACKAGED=0
 BINARY=$here/dist/leash
 PREFIX=/usr/local
+[ "$PACKAGED" = 0 ] || PREFIX=/usr
+SELF=install.sh
+[ "$PACKAGED" = 0 ] || SELF=leash-setup
 CONFIG_DIR=/etc/leash
 LEASH_USER=leash
 AUDIT_GROUP=leash-audit
@@ -30,6 +41,7 @@ MODE=install
 PURGE=0
 TAKEOVER=0
 CA_KEY=
+SSHD_PART=1
 
 CACHE_DIR=/var/cache/leash
 LOG_DIR=/var/log/leash
@@ -50,10 +62,16 @@ without_block() { sed '/^# BEGIN leash (managed by leash install\.sh/,/^# END le
 DISABLED='#leash-disabled# '
 
 usage() {
-  sed -n '4,7s/^# \{0,1\}//p' "$0"
+  if [ "$PACKAGED" = 1 ]; then
+    printf 'usage: leash-setup [--user leash] [--audit-group leash-audit] [--sshd PATH]\n'
+    printf '                   [--ca-key FILE] [--no-reload] [--no-sshd] [--take-over] [--dry-run]\n'
+    printf '       leash-setup --uninstall [--no-reload] [--dry-run]\n(see leash-setup(8))\n'
+  else
+    sed -n '4,7s/^# \{0,1\}//p' "$0"
+  fi
   exit "${1:-64}"
 }
-die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+die() { printf '%s: %s\n' "$SELF" "$*" >&2; exit 1; }
 say() { printf '%s\n' "$*"; }
 
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
@@ -67,16 +85,23 @@ while [ $# -gt 0 ]; do
     --sshd) need_arg "$@"; SSHD=$2; shift 2 ;;
     --root) need_arg "$@"; ROOT=$2; shift 2 ;;
     --no-reload) RELOAD=0; shift ;;
+    --no-sshd) SSHD_PART=0; shift ;;
     --take-over) TAKEOVER=1; shift ;;
     --ca-key) need_arg "$@"; CA_KEY=$2; shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --uninstall) MODE=uninstall; shift ;;
     --purge) PURGE=1; shift ;;
     -h|--help) usage 0 ;;
-    *) printf 'install.sh: unknown argument: %s\n' "$1" >&2; usage 64 ;;
+    *) printf '%s: unknown argument: %s\n' "$SELF" "$1" >&2; usage 64 ;;
   esac
 done
 [ "$PURGE" = 0 ] || [ "$MODE" = uninstall ] || die "--purge only goes with --uninstall"
+if [ "$PACKAGED" = 1 ]; then
+  if [ "$PREFIX" != /usr ] || [ "$BINARY" != "$here/dist/leash" ] || [ "$CONFIG_DIR" != /etc/leash ]; then
+    die "--prefix, --binary and --config-dir do not apply: the package installed /usr/bin/leash and /etc/leash"
+  fi
+  [ "$PURGE" = 0 ] || die "--purge: the package's data goes with it (dpkg --purge leash)"
+fi
 
 # Every path and name ends up in sshd_config or a command line: plain characters only.
 for p in "$PREFIX" "$CONFIG_DIR"; do
@@ -110,12 +135,12 @@ on_exit() {
   trap '' INT TERM HUP
   set +e
   if [ "$SSHD_PENDING" = 1 ]; then
-    printf 'install.sh: stopped before sshd accepted its new configuration (exit %s); putting it back:\n' "$status" >&2
+    printf '%s: stopped before sshd accepted its new configuration (exit %s); putting it back:\n' "$SELF" "$status" >&2
     rollback >&2
   fi
   # Stopped part-way: record what was done so far, so that --uninstall can remove it.
   if [ "$status" != 0 ] && [ -f "$TMP/state.orig" ]; then finish_state; fi
-  if [ "$RESTORE_FAILED" = 1 ]; then printf 'install.sh: the saved copies are kept in %s\n' "$TMP" >&2; else rm -rf "$TMP"; fi
+  if [ "$RESTORE_FAILED" = 1 ]; then printf '%s: the saved copies are kept in %s\n' "$SELF" "$TMP" >&2; else rm -rf "$TMP"; fi
   exit "$status"
 }
 trap on_exit EXIT
@@ -140,7 +165,8 @@ exists_user() { getent passwd "$1" >/dev/null; }
 exists_group() { getent group "$1" >/dev/null; }
 
 # The install state: what this script added, so --uninstall removes only that.
-#   created-user NAME | created-group NAME | disabled FILE | file SHA256 PATH | setting KEY VALUE
+#   created-user NAME | created-group NAME | created-dir PATH | installed PATH | disabled FILE |
+#   file SHA256 PATH | setting KEY VALUE
 state_get() { [ -f "$TMP/state" ] && awk -v k="$1" -v p="$2" '$1 == k && $NF == p { print $2 }' "$TMP/state" | tail -n 1; }
 state_has() { [ -f "$TMP/state" ] && grep -qxF "$1" "$TMP/state"; }
 state_add() { state_has "$1" || printf '%s\n' "$1" >>"$TMP/state"; }
@@ -229,6 +255,7 @@ UNITS="leash-jwks-refresh.service leash-jwks-refresh.timer leash-runtime.service
 leash_template() {
   sed -e "s|/usr/local/bin/leash |$BIN --config-dir $CONFIG_DIR |g" -e "s|/usr/local/bin/leash$|$BIN --config-dir $CONFIG_DIR|" \
     -e "s/^User=leash$/User=$LEASH_USER/" -e "s/^Group=leash$/Group=$LEASH_USER/" \
+    -e "s/^\([^#@][^ ]* [^ ]* [^ ]* [^ ]* [^ ]*\) leash /\1 $LEASH_USER /" \
     -e "s/--verify-user leash /--verify-user $LEASH_USER /g" -e "s/--group leash-audit/--group $AUDIT_GROUP/g" "$1" |
     if [ "$CONFIG_DIR" = /etc/leash ]; then sed "s| --config-dir /etc/leash||g"; else cat; fi
 }
@@ -240,14 +267,16 @@ want_tool() {  # want_tool PROGRAM "debian alpine rhel packages"
   have "$1" || missing="$missing  $1 (Debian/Ubuntu: $2; Alpine: $3; RHEL/Fedora: $4)\n"
 }
 [ -n "$SSHD" ] || SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-[ -x "$SSHD" ] || missing="$missing  sshd (Debian/Ubuntu: openssh-server; Alpine: openssh-server; RHEL/Fedora: openssh-server)\n"
-want_tool ssh-keygen openssh-client openssh-keygen openssh
+if [ "$MODE" = install ] && [ "$SSHD_PART" = 1 ] && [ ! -x "$SSHD" ]; then
+  missing="$missing  sshd (Debian/Ubuntu: openssh-server; Alpine: openssh-server; RHEL/Fedora: openssh-server)\n"
+fi
+[ "$MODE" = uninstall ] || want_tool ssh-keygen openssh-client openssh-keygen openssh
 have useradd || have adduser || missing="$missing  useradd or adduser (Debian/Ubuntu: passwd; Alpine: shadow or busybox; RHEL/Fedora: shadow-utils)\n"
 for t in install stat sha256sum; do want_tool "$t" coreutils coreutils coreutils; done
 want_tool cmp diffutils diffutils diffutils
 want_tool awk mawk gawk gawk
 if [ -n "$missing" ]; then
-  printf 'install.sh: required tools are missing; install them first:\n%b' "$missing" >&2
+  printf '%s: required tools are missing; install them first:\n%b' "$SELF" "$missing" >&2
   exit 1
 fi
 if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then die "run as root (sudo $0 ...), or add --dry-run"; fi
@@ -306,6 +335,8 @@ foreign_akc() {
 
 sshd_validate() {  # after a change: sshd -t, then sshd -T must show what we expect ($1 = install|uninstall)
   if [ -n "$ROOT" ]; then say "  skip     sshd -t / sshd -T (--root: not this host's sshd)"; return 0; fi
+  # openssh-server removed before leash: no sshd reads these files any more.
+  if [ "$1" = uninstall ] && [ ! -x "$SSHD" ]; then say "  skip     sshd -t ($SSHD is not installed)"; return 0; fi
   if [ "$DRY" = 1 ]; then printf '           + %s -t\n' "$SSHD"; return 0; fi
   if ! out=$("$SSHD" -t 2>&1); then
     say "  FAILED   sshd -t:"; printf '%s\n' "$out" | sed 's/^/           /'
@@ -375,7 +406,7 @@ if [ "$MODE" = uninstall ]; then
     case $k in prefix) PREFIX=$v ;; config-dir) CONFIG_DIR=$v ;; user) LEASH_USER=$v ;; audit-group) AUDIT_GROUP=$v ;; esac
   done
   BIN=$PREFIX/bin/leash
-  say "leash install.sh --uninstall${ROOT:+ (root $ROOT)}$( [ "$DRY" = 0 ] || echo ' (dry run: nothing is changed)')"
+  say "leash $SELF --uninstall${ROOT:+ (root $ROOT)}$( [ "$DRY" = 0 ] || echo ' (dry run: nothing is changed)')"
 
   if [ -f "$(r "$SSHD_CONFIG")" ]; then
     if [ -f "$(r "$DROPIN")" ]; then backup "$DROPIN"; act remove "$DROPIN"; run rm -f "$(r "$DROPIN")"; fi
@@ -398,6 +429,13 @@ if [ "$MODE" = uninstall ]; then
       ok "sshd configuration has no leash settings"
     fi
   fi
+  if [ "$PACKAGED" = 1 ]; then
+    # Disabled, not removed: the package's files are dpkg's, and its accounts, cache, logs and
+    # configuration stay until dpkg --purge leash (postrm).
+    finish_state
+    summary "leash is not enabled in sshd"
+    exit 0
+  fi
 
   if [ -d "$(r "$UNIT_DIR")" ]; then
     for u in leash-jwks-refresh.timer leash-reap.timer leash-runtime.service leash-jwks-refresh.service leash-reap.service; do
@@ -412,6 +450,15 @@ if [ "$MODE" = uninstall ]; then
   # The runtime directory holds only state about live sessions (a tmpfs, empty at every boot).
   if [ -d "$(r /run/leash)" ] && [ ! -L "$(r /run/leash)" ]; then act remove "/run/leash/"; run rm -rf "$(r /run/leash)"; fi
   if [ -e "$(r "$BIN")" ]; then act remove "$BIN"; run rm -f "$(r "$BIN")"; fi
+  # The manual pages and the completion, then the directories made for them (deepest first), if empty.
+  awk '$1 == "installed" { print $2 }' "$TMP/state" >"$TMP/installed"
+  while read -r f; do
+    if [ -e "$(r "$f")" ]; then act remove "$f"; run rm -f "$(r "$f")"; fi
+  done <"$TMP/installed"
+  awk '$1 == "created-dir" { print $2 }' "$TMP/state" | sort -r >"$TMP/dirs"
+  while read -r d; do
+    if [ -d "$(r "$d")" ] && [ -z "$(ls -A "$(r "$d")")" ]; then act rmdir "$d/"; run rmdir "$(r "$d")"; fi
+  done <"$TMP/dirs"
   if [ -d "$(r "$CACHE_DIR")" ]; then act remove "$CACHE_DIR/"; run rm -rf "$(r "$CACHE_DIR")"; fi
 
   log=$(r "$AUDIT_LOG")
@@ -456,12 +503,20 @@ fi
 
 # ------------------------------------------------------------------ install
 
-[ -f "$BINARY" ] || die "$BINARY: no such file (run \`npm run build\` first, or pass --binary PATH)"
-[ -x "$BINARY" ] || die "$BINARY is not executable"
-src_policies=$here/policies
-src_template=$here/contrib/leash.yaml
-src_logrotate=$here/contrib/logrotate/leash
-for f in "$src_template" "$src_logrotate" "$here/contrib/cron/leash" "$src_policies"/*.yaml; do [ -f "$f" ] || die "$f is missing from the repository"; done
+if [ "$PACKAGED" = 1 ]; then
+  [ -x "$(r "$BIN")" ] || die "$BIN is missing: reinstall the leash package"
+else
+  [ -f "$BINARY" ] || die "$BINARY: no such file (run \`npm run build\` first, or pass --binary PATH)"
+  [ -x "$BINARY" ] || die "$BINARY is not executable"
+  src_policies=$here/policies
+  src_template=$here/contrib/leash.yaml
+  src_logrotate=$here/contrib/logrotate/leash
+  src_completion=$here/contrib/bash-completion/leash
+  for f in "$src_template" "$src_logrotate" "$src_completion" "$here/contrib/cron/leash" "$src_policies"/*.yaml; do [ -f "$f" ] || die "$f is missing from the repository"; done
+  # Manual pages: docs/NAME.SECTION.md as roff, made by npm run build (build/manpages.mjs).
+  src_man=$here/dist/man
+  [ -f "$src_man/leash.1" ] || die "$src_man/leash.1 is missing: run \`npm run build\` (it makes the manual pages too)"
+fi
 
 if [ "$CONFIG_DIR" = /etc/leash ]; then AKC="$BIN verify %u %k %t"; else AKC="$BIN --config-dir $CONFIG_DIR verify %u %k %t"; fi
 src_cron=$here/contrib/cron/leash
@@ -484,12 +539,14 @@ else
   CA_MODE=0
 fi
 
-say "leash install.sh${ROOT:+ (root $ROOT)}: $BIN, config $CONFIG_DIR, user $LEASH_USER, audit group $AUDIT_GROUP$( [ "$DRY" = 0 ] || echo ' (dry run: nothing is changed)')"
+say "leash $SELF${ROOT:+ (root $ROOT)}: $BIN, config $CONFIG_DIR, user $LEASH_USER, audit group $AUDIT_GROUP$( [ "$DRY" = 0 ] || echo ' (dry run: nothing is changed)')"
 
 # Before anything changes: sshd must accept its configuration as it is, and
 # no other AuthorizedKeysCommand may be in the way.
 have_sshd_config=0
-if [ -f "$(r "$SSHD_CONFIG")" ]; then
+foreign=
+if [ "$SSHD_PART" = 0 ]; then :  # sshd is not looked at
+elif [ -f "$(r "$SSHD_CONFIG")" ]; then
   have_sshd_config=1
   if [ -z "$ROOT" ] && ! out=$("$SSHD" -t 2>&1); then
     printf '%s\n' "$out" >&2
@@ -498,15 +555,16 @@ if [ -f "$(r "$SSHD_CONFIG")" ]; then
   foreign=$(foreign_akc)
   if [ -n "$foreign" ] && [ "$TAKEOVER" = 0 ]; then
     cat >&2 <<EOF
-install.sh: sshd already has an AuthorizedKeysCommand that is not leash's:
+$SELF: sshd already has an AuthorizedKeysCommand that is not leash's:
 $(printf '%s\n' "$foreign" | sed 's/^/  /')
 sshd runs only one. Nothing was changed. Choose one:
   1. Replace it with leash: re-run with --take-over. Those lines are commented out
      (prefix "$DISABLED") and --uninstall restores them. An opkssh host can keep its
-     users: copy /etc/opk/providers and /etc/opk/auth_id into $CONFIG_DIR (README:
+     users: copy /etc/opk/providers and /etc/opk/auth_id into $CONFIG_DIR (verifier.md:
      "Migrating from opkssh") and set default_profile in leash.yaml.
   2. Keep it, and remove or comment out those lines yourself when you are ready.
-  3. Keep it, and use only leash's restricted shell (README: "Using leash shell with sshd").
+  3. Keep it, and use only leash's restricted shell (install.md: "Using leash shell with
+     sshd without the verifier").
 EOF
     exit 1
   fi
@@ -540,15 +598,38 @@ else
     if have usermod; then run usermod -a -G "$AUDIT_GROUP" "$LEASH_USER"; else run addgroup "$LEASH_USER" "$AUDIT_GROUP"; fi
   fi
 fi
-exists_user "$LEASH_USER" && LEASH_OWNER=$LEASH_USER:$LEASH_USER || LEASH_OWNER=root:root
-exists_group "$AUDIT_GROUP" && AUDIT_OWNER=root:$AUDIT_GROUP || AUDIT_OWNER=root:root
-[ -z "$ROOT" ] || ! exists_user "$LEASH_USER" || LEASH_OWNER=$LEASH_USER:$(id -gn "$LEASH_USER")
+# Owners of the files below. A dry run shows those of the real run: the accounts it would
+# have created above (useradd --user-group: the user's own group), not root:root.
+would_create=0
+[ -n "$ROOT" ] || [ "$DRY" = 0 ] || would_create=1
+if exists_user "$LEASH_USER"; then LEASH_OWNER=$LEASH_USER:$(id -gn "$LEASH_USER")
+elif [ "$would_create" = 1 ]; then LEASH_OWNER=$LEASH_USER:$LEASH_USER
+else LEASH_OWNER=root:root; fi
+if exists_group "$AUDIT_GROUP" || [ "$would_create" = 1 ]; then AUDIT_OWNER=root:$AUDIT_GROUP; else AUDIT_OWNER=root:root; fi
 
 # -- the binary, in a directory chain sshd accepts
 say "binary"
-for d in "$PREFIX" "$PREFIX/bin"; do [ -d "$(r "$d")" ] || ensure_dir "$d" root:root 0755; done
-[ ! -d "$(r "$PREFIX/bin")" ] || check_chain "$(r "$PREFIX/bin")" "$BIN"
-put_ours "$BINARY" "$BIN" 0755 root:root
+if [ "$PACKAGED" = 1 ]; then
+  check_chain "$(r "$PREFIX/bin")" "$BIN"
+  ok "$BIN (the package's)"
+else
+  for d in "$PREFIX" "$PREFIX/bin"; do [ -d "$(r "$d")" ] || ensure_dir "$d" root:root 0755; done
+  [ ! -d "$(r "$PREFIX/bin")" ] || check_chain "$(r "$PREFIX/bin")" "$BIN"
+  put_ours "$BINARY" "$BIN" 0755 root:root
+  # The manual pages and the bash completion, where man(1) and bash-completion look under the prefix.
+  # Directories made here are recorded, and removed again by --uninstall when empty.
+  for d in share share/man share/man/man1 share/man/man5 share/man/man8 share/bash-completion share/bash-completion/completions; do
+    [ -d "$(r "$PREFIX/$d")" ] && continue
+    ensure_dir "$PREFIX/$d" root:root 0755
+    state_add "created-dir $PREFIX/$d"
+  done
+  for page in "$src_man"/*.[1-8]; do
+    put_ours "$page" "$PREFIX/share/man/man${page##*.}/$(basename "$page")" 0644 root:root
+    state_add "installed $PREFIX/share/man/man${page##*.}/$(basename "$page")"
+  done
+  put_ours "$src_completion" "$PREFIX/share/bash-completion/completions/leash" 0644 root:root
+  state_add "installed $PREFIX/share/bash-completion/completions/leash"
+fi
 state_add "setting prefix $PREFIX"
 
 # -- configuration, cache, log
@@ -556,8 +637,11 @@ say "configuration ($CONFIG_DIR)"
 ensure_dir "$CONFIG_DIR" root:root 0755
 [ ! -d "$(r "$CONFIG_DIR")" ] || check_chain "$(r "$CONFIG_DIR")" "leash's configuration"
 ensure_dir "$CONFIG_DIR/policies" root:root 0755
-put_conf "$src_template" "$CONFIG_DIR/leash.yaml"
-for f in "$src_policies"/*.yaml "$src_policies"/schema.json; do put_conf "$f" "$CONFIG_DIR/policies/$(basename "$f")"; done
+if [ "$PACKAGED" = 1 ]; then ok "$CONFIG_DIR/leash.yaml and policies/ (the package's conffiles)"
+else
+  put_conf "$src_template" "$CONFIG_DIR/leash.yaml"
+  for f in "$src_policies"/*.yaml "$src_policies"/schema.json; do put_conf "$f" "$CONFIG_DIR/policies/$(basename "$f")"; done
+fi
 # Validate everything once and write the compiled cache (<config-dir>/.compiled),
 # so logins do not parse YAML. An invalid file is reported, not fatal: leash
 # refuses what does not load until it is fixed (then: leash policy check).
@@ -626,14 +710,17 @@ append_only_log() {
 append_only_log "$AUDIT_LOG"
 append_only_log "$RECORDINGS_LOG"
 
-if [ -d "$(r /etc/logrotate.d)" ]; then
+if [ "$PACKAGED" = 1 ]; then
+  ok "$LOGROTATE, the systemd units and $CRON_FILE (the package's)"
+elif [ -d "$(r /etc/logrotate.d)" ]; then
   sed "s/leash-audit/$AUDIT_GROUP/g" "$src_logrotate" >"$TMP/logrotate"
   put_conf "$TMP/logrotate" "$LOGROTATE"
 else
   say "  skip     $LOGROTATE (no /etc/logrotate.d: rotate $AUDIT_LOG as contrib/logrotate/leash describes)"
 fi
 
-if [ -d "$(r "$UNIT_DIR")" ]; then
+if [ "$PACKAGED" = 1 ]; then :  # dpkg's units; the package's postinst enables them (deb-systemd-helper)
+elif [ -d "$(r "$UNIT_DIR")" ]; then
   for u in $UNITS; do
     leash_template "$here/contrib/systemd/$u" >"$TMP/$u"
     put_conf "$TMP/$u" "$UNIT_DIR/$u"
@@ -648,7 +735,7 @@ if [ -d "$(r "$UNIT_DIR")" ]; then
   fi
 fi
 # Without systemd running, cron does the runtime directory at boot and the reaper every minute.
-if [ -d /run/systemd/system ] && [ -z "$ROOT" ]; then :
+if [ "$PACKAGED" = 1 ] || { [ -d /run/systemd/system ] && [ -z "$ROOT" ]; }; then :
 elif [ -d "$(r /etc/cron.d)" ]; then
   leash_template "$src_cron" >"$TMP/cron"
   put_conf "$TMP/cron" "$CRON_FILE"
@@ -671,7 +758,9 @@ fi
 
 # -- sshd
 say "sshd"
-if [ "$have_sshd_config" = 0 ]; then
+if [ "$SSHD_PART" = 0 ]; then
+  say "  skip     sshd's configuration (--no-sshd: unchanged)"
+elif [ "$have_sshd_config" = 0 ]; then
   say "  skip     no $SSHD_CONFIG under --root"
 else
   printf '%s\n' "$BEGIN_MARK" >"$TMP/lines"
@@ -685,7 +774,7 @@ EOF
   if uses_dropin_dir; then
     target=$DROPIN
     {
-      printf '# Managed by leash install.sh: it is rewritten on every install, removed by install.sh --uninstall.\n'
+      printf '# Managed by leash %s: it is rewritten on every install, removed by %s --uninstall.\n' "$SELF" "$SELF"
       printf '# leash verifies OPKSSH certificates and pins every login to a command profile.\n'
       sed '1d;$d' "$TMP/lines"
     } >"$TMP/new"
@@ -738,6 +827,9 @@ fi
 finish_state
 if [ -n "${NEWFILES:-}" ]; then printf 'kept your edited files; the new defaults are beside them:\n%b' "$NEWFILES"; fi
 summary "leash is installed and up to date"
+if [ "$SSHD_PART" = 0 ]; then
+  say "sshd is unchanged: leash is enabled in it by running $SELF (without --no-sshd), which validates sshd's new configuration before it reloads sshd."
+fi
 if [ "$CHANGES" != 0 ] && [ "$DRY" = 0 ]; then
   cat <<EOF
 next: add a provider and a grant to $CONFIG_DIR/leash.yaml, add each session user to

@@ -22,6 +22,15 @@ function escapeText(text) {
   return text.replace(/\\/g, '\\e').replace(/-/g, '\\-');
 }
 
+/**
+ * A long code span (a path, a regex, a list of verbs) may be broken after a
+ * / | ] , or = (roff's zero-width break point \:): without hyphenation it has
+ * no other place to break, and a line too narrow for it would overflow.
+ */
+function breakable(roff) {
+  return roff.length > 24 ? roff.replace(/([/|\],=])/g, '$1\\:') : roff;
+}
+
 /** Inline Markdown → roff font changes, on already separated text. */
 function inline(text) {
   let out = '';
@@ -29,7 +38,7 @@ function inline(text) {
   let last = 0;
   for (const m of text.matchAll(re)) {
     out += escapeText(text.slice(last, m.index));
-    if (m[1] !== undefined) out += `\\fB${escapeText(m[1])}\\fR`;
+    if (m[1] !== undefined) out += `\\fB${breakable(escapeText(m[1]))}\\fR`;
     else if (m[2] !== undefined) out += `\\fB${inline(m[2])}\\fR`;
     else if (m[3] !== undefined) out += `\\fI${inline(m[3])}\\fR`;
     else {
@@ -63,11 +72,16 @@ export function toRoff(markdown, name, section, version, date) {
   const title = /^# (.*)$/.exec(lines[0] ?? '');
   const summary = title ? title[1].replace(/^[^—]*—\s*/, '') : name;
   out.push(`.TH ${name.toUpperCase().replace(/-/g, '\\-')} ${section} ${date} "leash ${version}" "leash manual"`);
+  // Ragged right: long paths and option names in narrow table cells cannot be justified;
+  // no hyphenation: a command, option or path broken at a hyphen would not be copied right.
+  // (the man macros reset hyphenation from the HY register at every paragraph).
+  out.push('.ad l', '.nr HY 0', '.hy 0');
   out.push('.SH NAME', `${escapeText(name)} \\- ${inline(summary)}`);
   if (title) i = 1;
   let para = [];
   const flush = () => {
-    if (para.length) out.push('.PP', ...para.map((l) => textLine(inline(l))));
+    // One line of roff per paragraph: `code` and **bold** may run across the Markdown's line breaks.
+    if (para.length) out.push('.PP', textLine(inline(para.join(' '))));
     para = [];
   };
   while (i < lines.length) {
@@ -95,13 +109,16 @@ export function toRoff(markdown, name, section, version, date) {
         rows.push(tableCells(lines[i]));
       }
       const cols = Math.max(...rows.map((r) => r.length));
-      // Every column as wide as its content, the last one filling the line.
-      const spec = (head) => [...Array(cols - 1).fill(head ? 'lb' : 'l'), head ? 'lbx' : 'lx'].join(' ');
+      // The first column as wide as its content (a name, a path, a code); the others share the
+      // rest of the line, as text blocks that wrap.
+      const spec = (head) => [head ? 'lb' : 'l', ...Array(cols - 1).fill(head ? 'lbx' : 'lx')].join(' ');
       out.push('.TS', 'tab(\u001f) allbox;', spec(true), `${spec(false)}.`);
-      for (const [n, r] of rows.entries()) {
-        const cells = [...r, ...Array(cols - r.length).fill('')].map((c) => `T{\n${textLine(inline(c.replace(/\\\|/g, '|')))}\nT}`);
+      for (const r of rows) {
+        const cells = [...r, ...Array(cols - r.length).fill('')].map((c, i) => {
+          const text = inline(c.replace(/\\\|/g, '|'));
+          return i === 0 ? textLine(text) : `T{\n${textLine(text)}\nT}`;
+        });
         out.push(cells.join('\u001f'));
-
       }
       out.push('.TE');
       continue;
@@ -112,7 +129,7 @@ export function toRoff(markdown, name, section, version, date) {
       const marker = /^\d/.test(item[2]) ? item[2] : '\\(bu';
       const body = [item[3]];
       for (i++; i < lines.length && /^\s{2,}\S/.test(lines[i]) && !/^\s*([*-]|\d+\.) /.test(lines[i]); i++) body.push(lines[i].trim());
-      out.push(`.IP ${marker} 4`, ...body.map((l) => textLine(inline(l))));
+      out.push(`.IP ${marker} 4`, textLine(inline(body.join(' '))));
       continue;
     }
     if (line.trim() === '') {

@@ -31,7 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'verify/cert': ['encoding', 'errors'],
   config: ['trust', 'errors', 'version'],
   runtime: [],
-  demo: [],
+  demo: ['session', 'trust', 'encoding', 'errors'],
   trust: ['errors'],
   encoding: [],
   errors: [],

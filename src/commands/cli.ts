@@ -17,7 +17,7 @@ const REVOCATION_TARGETS: Options = { session: { type: 'string' }, identity: { t
  * evaluates the certificate and token code, and `leash verify` never builds
  * the policy machinery.
  */
-const COMMANDS: Record<string, { options: Options; positionals: boolean; run: () => Promise<Handler> }> = {
+export const COMMANDS: Record<string, { options: Options; positionals: boolean; run: () => Promise<Handler> }> = {
   shell: {
     options: { profile: { type: 'string' }, identity: { type: 'string' }, session: { type: 'string' }, expires: { type: 'string' } },
     positionals: false,
@@ -102,6 +102,11 @@ const COMMANDS: Record<string, { options: Options; positionals: boolean; run: ()
     positionals: false,
     run: async () => (await import('./grant.js')).runGrant,
   },
+  demo: {
+    options: { keep: { type: 'boolean' } },
+    positionals: false,
+    run: async () => (await import('./demo.js')).runDemoCommand,
+  },
 };
 
 /** Splits off the subcommand, letting `--config-dir` stand before it too. */
@@ -118,6 +123,19 @@ function splitCommand(argv: string[]): { name: string | undefined; rest: string[
     } else break;
   }
   return { name: argv[i], rest: argv.slice(i + 1), configDir };
+}
+
+/**
+ * `leash COMMAND … --help` (or `-h`): the command's usage, whatever else is
+ * on the line, as long as it stands before `--` (after it, a word is data:
+ * `leash explain -- 'grep -h x f'`).
+ */
+function asksForHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -139,6 +157,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     const command = COMMANDS[name];
     if (!command) throw new LeashError('USAGE', `unknown command "${name}" (try: leash help)`);
+    if (asksForHelp(rest)) {
+      process.stdout.write(helpFor(name) ?? HELP);
+      return EXIT.OK;
+    }
     const parsed = parseArgs({
       args: rest,
       options: { ...command.options, ...CONFIG_DIR },

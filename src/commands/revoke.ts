@@ -7,12 +7,12 @@ import { printable } from '../encoding/printable.js';
 import { parseDuration } from '../config/yaml-reader.js';
 import { writeKrl } from '../ca/revoked-keys.js';
 import { publicKeyFingerprint } from '../ca/public-key.js';
-import { endRevokedSessions } from '../session/end-sessions.js';
+import { endRevokedSessions, sessionsNamed } from '../session/end-sessions.js';
 import {
   MAX_REASON_CHARS,
   REVOCATION_KINDS,
   readRevocations,
-  revocationValueProblem,
+  revocationValue,
   writeRevocations,
   type Revocation,
   type RevocationKind,
@@ -38,9 +38,9 @@ function target(ctx: CommandContext, command: string): { kind: RevocationKind; v
     }
     value = publicKeyFingerprint(text);
   }
-  const problem = revocationValueProblem(kind, value);
-  if (problem) throw new LeashError('USAGE', problem);
-  return { kind, value };
+  const checked = revocationValue(kind, value);
+  if ('problem' in checked) throw new LeashError('USAGE', checked.problem);
+  return { kind, value: checked.value };
 }
 
 /**
@@ -76,9 +76,14 @@ export const runRevoke = guarded(async (ctx: CommandContext): Promise<number> =>
     process.stdout.write(`revoked ${kind} ${printable(value, 300)}${entry.until === null ? '' : ` until ${new Date(entry.until * 1000).toISOString()}`}\n`);
     for (const e of all) {
       const k = e.kill;
-      process.stdout.write(`  ended session ${e.view.session} (${printable(e.view.identity ?? '-', 100)} as ${printable(e.view.user ?? '?', 40)}): ${k === null ? 'not running' : `${k.killed.length} process(es) killed${k.gone ? '' : ', SOME SURVIVED'}`}\n`);
+      process.stdout.write(`  ended session ${printable(e.view.session, 64)} (${printable(e.view.identity ?? '-', 100)} as ${printable(e.view.user ?? '?', 40)}): ${k === null ? 'not running' : `${k.killed.length} process(es) killed${k.gone ? '' : ', SOME SURVIVED'}`}\n`);
+      if (e.problem !== null) process.stderr.write(`leash: session ${printable(e.view.session, 64)}: ${printable(e.problem, 500)}\n`);
     }
-    return all.every((e) => e.kill === null || e.kill.gone) ? EXIT.OK : 1;
+    // A value that names no session this host has seen is most often a typo: say so (the entry stands).
+    if (kind !== 'key' && all.length === 0 && sessionsNamed(op.config.runtimeDir, entry, now) === 0) {
+      process.stderr.write(`leash: note: no session on this host, live or ended in the last 24 hours, is named by ${kind} ${printable(value, 300)}; the entry refuses it from its next login or command\n`);
+    }
+    return all.every((e) => (e.kill === null || e.kill.gone) && e.problem === null) ? EXIT.OK : 1;
   } finally {
     op.close();
   }

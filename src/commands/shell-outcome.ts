@@ -4,6 +4,7 @@ import type { Profile } from '../policy/types.js';
 import type { Stage } from '../shell/decide.js';
 import type { RunResult } from '../shell/runner.js';
 import { EXIT } from './exit-codes.js';
+import type { ReasonCode } from '../errors.js';
 
 /**
  * How `leash shell` reports a run: the audit fields for what runs, and for
@@ -56,6 +57,28 @@ export function outcomeOf(r: RunResult, profile: Pick<Profile, 'name' | 'maxOutp
     case 'failed':
       return { event: { event: 'shell.failed', exit: EXIT.INTERNAL, reason: 'INTERNAL', detail: r.ending.detail, ...status }, exit: EXIT.INTERNAL, message: `internal error: ${r.ending.detail}` };
   }
+}
+
+/**
+ * Refusals caused by the host, not by the command: a profile or leash.yaml
+ * that does not load, the guard programs, the session registry, the
+ * revocation list, the recordings log, a bug.
+ */
+const HOST_PROBLEMS: ReadonlySet<ReasonCode> = new Set(['PROFILE_INVALID', 'GUARD_UNAVAILABLE', 'SESSION_REGISTRY_UNAVAILABLE', 'REVOCATIONS_INVALID', 'RECORDINGS_UNWRITABLE', 'AUDIT_UNWRITABLE', 'INTERNAL']);
+
+/**
+ * What the client is told of a refusal. A decision about the command or the
+ * session (its words, paths, expiry, revocation, the concurrency limit) is
+ * explained in full: the agent needs that to correct itself. A problem of
+ * the host gets one generic line: its detail names files, lines and paths of
+ * the host's configuration (`ops.yaml:11:5: commands.tail: unknown key`),
+ * which is for the operator, and is in the audit log.
+ */
+export function clientDetail(code: ReasonCode, detail: string): string {
+  if (!HOST_PROBLEMS.has(code) && !code.startsWith('CONFIG_')) return detail;
+  // Nothing can be logged then: `leash doctor` names the file and the fix.
+  if (code === 'AUDIT_UNWRITABLE') return 'the audit log cannot be written, so nothing runs until the operator fixes it (leash doctor on this host says how)';
+  return "leash's configuration on this host has a problem, so nothing runs until the operator fixes it (the details are in the audit log)";
 }
 
 /** A signal's number (SIGTERM → 15); 0 for anything that is not a signal name. */

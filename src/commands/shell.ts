@@ -4,7 +4,7 @@ import type { CommandContext } from './context.js';
 import { AuditLog, clientAddress, printableCommand, type AuditEvent } from '../audit/log.js';
 import { resolveConfigDir } from '../config/dir.js';
 import { loadLeashConfig } from '../config/load.js';
-import { asLeashError, type ReasonCode } from '../errors.js';
+import { LeashError, asLeashError, type ReasonCode } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { realFs } from '../policy/fs-view.js';
 import { loadProfile } from '../policy/load.js';
@@ -15,9 +15,9 @@ import { closeInheritedDescriptors } from '../shell/descriptors.js';
 import { guardPrograms } from '../shell/guard.js';
 import type { OutputHook } from '../shell/relay.js';
 import { runPipeline } from '../shell/runner.js';
-import { outcomeOf, signalNumber, stageFields } from './shell-outcome.js';
+import { clientDetail, outcomeOf, signalNumber, stageFields } from './shell-outcome.js';
 import { catchStopSignals, type CaughtSignals } from './stop-signals.js';
-import type { LeashConfig } from '../config/types.js';
+import { DEFAULT_AUDIT_LOG, type LeashConfig } from '../config/types.js';
 import { Recorder } from '../session/recordings.js';
 import { ShellSession } from '../session/shell-session.js';
 
@@ -57,19 +57,22 @@ export async function runShell(ctx: CommandContext, proc: ShellProcess = PROCESS
   const underSshd = env['SSH_CONNECTION'] !== undefined;
   const stderr = (line: string): void => say(proc.stderrFd, `leash: ${line}\n`);
 
+  const raw = env['SSH_ORIGINAL_COMMAND'];
+  const who = { user: localUser(), identity: str(ctx.values['identity']), session: str(ctx.values['session']), client: clientAddress(env), command: raw === undefined ? undefined : printableCommand(raw) };
+  const auditPath = (config: Pick<LeashConfig, 'auditLog'>): string => (!underSshd ? env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog;
+
   let setup: { audit: AuditLog; configDir: string; config: LeashConfig };
   try {
-    setup = await openSession(ctx, underSshd);
+    setup = await openSession(ctx, underSshd, auditPath);
   } catch (err) {
     const e = asLeashError(err, 'INTERNAL');
-    stderr(`configuration error (${e.code}): ${e.message}`);
+    stderr(`configuration error (${e.code}): ${clientDetail(e.code, e.message)}`);
+    if (e instanceof UnconfiguredError) logUnconfigured(auditPath({ auditLog: DEFAULT_AUDIT_LOG }), { ...who, profile: str(ctx.values['profile']) }, e, stderr);
     return EXIT.CONFIG;
   }
   const { audit, configDir, config } = setup;
 
-  const raw = env['SSH_ORIGINAL_COMMAND'];
   const profileName = str(ctx.values['profile']) ?? config.defaultProfile ?? DEFAULT_PROFILE;
-  const who = { user: localUser(), identity: str(ctx.values['identity']), session: str(ctx.values['session']), client: clientAddress(env), command: raw === undefined ? undefined : printableCommand(raw) };
   const base: Omit<AuditEvent, 'event'> = { profile: profileName, ...who };
   // Sessions (src/session/, docs/sessions.md): the registry entry of this command.
   let session: ShellSession | undefined;
@@ -81,7 +84,7 @@ export async function runShell(ctx: CommandContext, proc: ShellProcess = PROCESS
       stderr(`audit log unwritable (${asLeashError(err).code})`);
       return EXIT.CONFIG;
     }
-    stderr(`denied (${code}): ${detail}`);
+    stderr(`denied (${code}): ${clientDetail(code, detail)}`);
     return exit;
   };
 
@@ -227,12 +230,42 @@ function say(fd: number, text: string): void {
   }
 }
 
+/** leash.yaml did not load, so it cannot say where the audit log is. */
+class UnconfiguredError extends LeashError {
+  constructor(e: LeashError) {
+    super(e.code, e.message);
+  }
+}
+
 /** Configuration and the audit log, both needed before any decision. */
-async function openSession(ctx: CommandContext, underSshd: boolean): Promise<{ audit: AuditLog; configDir: string; config: LeashConfig }> {
-  const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, !underSshd);
-  const config = await loadLeashConfig(configDir, false);
-  const auditPath = (!underSshd ? ctx.env['LEASH_AUDIT_LOG'] : undefined) ?? config.auditLog;
-  return { audit: AuditLog.open(auditPath), configDir, config };
+async function openSession(ctx: CommandContext, underSshd: boolean, auditPath: (c: LeashConfig) => string): Promise<{ audit: AuditLog; configDir: string; config: LeashConfig }> {
+  let configDir: string;
+  let config: LeashConfig;
+  try {
+    configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, !underSshd);
+    config = await loadLeashConfig(configDir, false);
+  } catch (err) {
+    throw new UnconfiguredError(asLeashError(err, 'INTERNAL'));
+  }
+  return { audit: AuditLog.open(auditPath(config)), configDir, config };
+}
+
+/**
+ * leash.yaml does not load, so nothing runs: the client was told only that
+ * (clientDetail); the details go to the default audit log (as `leash verify`
+ * does for a login), if that can be opened.
+ */
+function logUnconfigured(path: string, fields: Omit<AuditEvent, 'event'>, e: LeashError, stderr: (line: string) => void): void {
+  try {
+    const audit = AuditLog.open(path);
+    try {
+      audit.write({ event: 'shell.denied', ...fields, reason: e.code, detail: e.message });
+    } finally {
+      audit.close();
+    }
+  } catch (err) {
+    stderr(`audit log unwritable (${asLeashError(err).code})`);
+  }
 }
 
 /** A denied command's journal line; a registry that cannot be written leaves only the audit event. */

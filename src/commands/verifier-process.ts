@@ -39,14 +39,17 @@ function writeAll(fd: number, text: string): void {
  * built executable, the entry script stands in.
  */
 export function selfPath(): string {
-  let sea = false;
+  return realpathSync(isBuiltExecutable() ? process.execPath : resolve(process.argv[1] ?? process.execPath));
+}
+
+/** True in the compiled executable (dist/leash), false when running from sources. */
+export function isBuiltExecutable(): boolean {
   try {
     // node:sea exists from Node 20.12; isSea() tells the compiled executable apart.
-    sea = (process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined)?.isSea?.() === true;
+    return (process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined)?.isSea?.() === true;
   } catch {
-    sea = false;
+    return false;
   }
-  return realpathSync(sea ? process.execPath : resolve(process.argv[1] ?? process.execPath));
 }
 
 /** leash.yaml's audit_log, or LEASH_AUDIT_LOG outside an SSH session (for tests; sshd gives the verifier no environment). */

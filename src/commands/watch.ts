@@ -1,7 +1,9 @@
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { flag, guarded, operator } from './operator.js';
+import { LeashError } from '../errors.js';
 import { Follower } from '../session/follow.js';
+import { namedIdentity } from '../session/identity-label.js';
 import { formatEvent, formatOutput, matches, parseAuditLine, type WatchFilter } from '../session/watch-format.js';
 
 const TICK_MS = 200;
@@ -14,7 +16,10 @@ const TICK_MS = 200;
 export const runWatch = guarded(async (ctx: CommandContext): Promise<number> => {
   const op = await operator(ctx, 'watch');
   op.close();
-  const filter: WatchFilter = { session: flag(ctx, 'session'), identity: flag(ctx, 'identity'), user: flag(ctx, 'user') };
+  const identity = flag(ctx, 'identity');
+  const named = identity === undefined ? undefined : namedIdentity(identity);
+  if (named !== undefined && 'problem' in named) throw new LeashError('USAGE', named.problem);
+  const filter: WatchFilter = { session: flag(ctx, 'session'), identity: named?.value, user: flag(ctx, 'user') };
   const unfiltered = filter.session === undefined && filter.identity === undefined && filter.user === undefined;
   const json = ctx.values['json'] === true;
   const replay = ctx.values['replay'] === true;

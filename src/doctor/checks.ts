@@ -8,6 +8,9 @@ import { unsafeReason } from '../trust/ownership.js';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
+/** What sets a host up, in fixes: the script from a checkout, or its copy in the Debian package (leash-setup(8)). */
+export const SETUP = 'install.sh (leash-setup where the Debian package is installed)';
+
 export interface CheckResult {
   name: string;
   status: Status;
@@ -77,7 +80,7 @@ export function checkSshd(sshdT: { ok: true; text: string } | { ok: false; error
   const t = parseSshdT(sshdT.text);
   const cmd = t.get('authorizedkeyscommand') ?? 'none';
   const user = t.get('authorizedkeyscommanduser') ?? 'none';
-  const reinstall = 'run install.sh (it writes the sshd drop-in and checks it with sshd -t and sshd -T), then reload sshd';
+  const reinstall = `run ${SETUP} (it writes the sshd drop-in, checks it with sshd -t and sshd -T, and reloads sshd)`;
   const words = cmd.split(/\s+/);
   const m = /^(\/\S+) (?:--config-dir (\/\S+) )?verify %u %k %t$/.exec(cmd);
   const ca = t.get('trustedusercakeys') ?? 'none';
@@ -186,7 +189,7 @@ export interface AuditFacts {
 export function checkAuditLog(f: AuditFacts): CheckResult[] {
   const name = 'audit log';
   const out: CheckResult[] = [];
-  const setup = 'run install.sh (it creates the log root:leash-audit 0620, append-only)';
+  const setup = `run ${SETUP} (it creates the log root:leash-audit 0620, append-only)`;
   if (f.file === null) return [fail(name, `${f.path} does not exist; leash refuses every login and command until it can be written`, setup)];
   if (f.file.isSymlink || !f.file.isFile) return [fail(name, `${f.path} is not a regular file (leash never follows a symlink)`, `remove it, then ${setup}`)];
   const dir = unsafeInChain(f.dirChain);
@@ -198,7 +201,7 @@ export function checkAuditLog(f: AuditFacts): CheckResult[] {
   }
   const cannot = f.writers.filter((w) => !mayAccess(f.file!, w, 2));
   for (const w of cannot) {
-    const fix = f.groupName ? `usermod -aG ${f.groupName} ${w.name} (takes effect at its next login)` : `let ${w.name} write ${f.path} (install.sh puts every writer in a group)`;
+    const fix = f.groupName ? `usermod -aG ${f.groupName} ${w.name} (takes effect at its next login)` : `let ${w.name} write ${f.path} (${SETUP} puts every writer in a group)`;
     out.push(fail(name, `${w.name} cannot append to ${f.path}: its ${w.name === f.writers[0]?.name ? 'logins' : 'sessions'} are refused (AUDIT_UNWRITABLE)`, fix));
   }
   for (const p of f.unknownPrincipals) out.push(warn(name, `grant principal ${p} is not a local user: nobody can log in as it`, `useradd -m ${p} && usermod -aG ${f.groupName ?? '<audit group>'} ${p}, or remove it from the grant`));

@@ -14,7 +14,7 @@ import { discoverJwks } from '../verify/keys/discovery.js';
 import { MAX_CACHE_FILE_BYTES } from '../verify/keys/key-cache-files.js';
 import { FUTURE_SLACK, REFRESH_AGE, cacheFileStem, parseCacheRecord, readPinnedJwks } from '../verify/keys/provider-keys.js';
 import { loadOpksshFiles } from '../verify/grants/opkssh-files.js';
-import { chainFix, checkAuditLog, checkCaKey, checkClock, checkKrl, checkProviderKeys, checkRevocations, checkRuntimeDir, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
+import { SETUP, chainFix, checkAuditLog, checkCaKey, checkClock, checkKrl, checkProviderKeys, checkRevocations, checkRuntimeDir, checkSshd, mayAccess, type Account, type CacheFacts, type CheckResult } from './checks.js';
 
 import { caPaths, DEFAULT_CA_DIR } from '../ca/ca-key.js';
 import { readKrlVersion } from '../ca/krl.js';
@@ -41,9 +41,9 @@ export async function doctorChecks(configDir: string, selfPath: string): Promise
   const akcUser = account(akcUserName);
 
   const binary = binaryStatus(bin, realFs);
-  add(binary.ok ? { name: 'binary', status: 'ok', detail: `${bin}: root-owned, not group/world-writable, and so is every directory above it` } : { name: 'binary', status: 'fail', detail: binary.detail, fix: binary.code === 'BINARY_MISSING' ? 'run install.sh' : chainFix(binary.detail) });
+  add(binary.ok ? { name: 'binary', status: 'ok', detail: `${bin}: root-owned, not group/world-writable, and so is every directory above it` } : { name: 'binary', status: 'fail', detail: binary.detail, fix: binary.code === 'BINARY_MISSING' ? `run ${SETUP}` : chainFix(binary.detail) });
   add(sshd.result);
-  if (akcUser === null && sshd.akc) add({ name: 'sshd', status: 'fail', detail: `AuthorizedKeysCommandUser ${akcUserName} does not exist`, fix: 'run install.sh (it creates the user)' });
+  if (akcUser === null && sshd.akc) add({ name: 'sshd', status: 'fail', detail: `AuthorizedKeysCommandUser ${akcUserName} does not exist`, fix: `run ${SETUP} (it creates the user)` });
 
   // leash.yaml (+ opkssh files), with the same trust rules leash verify applies.
   let config: LeashConfig | null = null;
@@ -65,7 +65,7 @@ export async function doctorChecks(configDir: string, selfPath: string): Promise
     else add({ name: 'config', status: 'ok', detail: `${file}: ${providers.length} provider(s), ${grants.length} grant(s)` });
   } catch (err) {
     const e = asLeashError(err);
-    add({ name: 'config', status: 'fail', detail: `${e.code}: ${e.message}`, fix: e.code === 'CONFIG_UNSAFE' ? chainFix(e.message) : `fix ${leashConfigPath(configDir)} (leash verify --explain shows the same error), or run install.sh to create it` });
+    add({ name: 'config', status: 'fail', detail: `${e.code}: ${e.message}`, fix: e.code === 'CONFIG_UNSAFE' ? chainFix(e.message) : `fix ${leashConfigPath(configDir)} (leash verify --explain shows the same error), or run ${SETUP} to create it` });
   }
 
   add(checkPolicies(configDir, grants));
@@ -145,7 +145,7 @@ function checkPolicies(configDir: string, grants: readonly GrantConfig[]): Check
   try {
     names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
   } catch (err) {
-    return [{ name: 'policies', status: 'fail', detail: `cannot list ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, fix: 'run install.sh (it installs the shipped profiles)' }];
+    return [{ name: 'policies', status: 'fail', detail: `cannot list ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, fix: `run ${SETUP} (it installs the shipped profiles)` }];
   }
   const results: CheckResult[] = [];
   const loaded = new Set<string>();
@@ -177,7 +177,7 @@ function checkPolicies(configDir: string, grants: readonly GrantConfig[]): Check
       results.push({ name: 'policies', status: 'fail', detail: `${g.source}: grant for ${g.identity} names profile ${g.profile}, which is not in ${dir}`, fix: `create ${join(dir, `${g.profile}.yaml`)} or change the grant` });
     }
   }
-  if (names.length === 0) results.push({ name: 'policies', status: 'fail', detail: `no profiles in ${dir}`, fix: 'run install.sh (it installs the shipped profiles)' });
+  if (names.length === 0) results.push({ name: 'policies', status: 'fail', detail: `no profiles in ${dir}`, fix: `run ${SETUP} (it installs the shipped profiles)` });
   // Without a current compiled cache logins still work, but parse YAML three times per login.
   const stale = [...names.filter((n) => loaded.has(n) && readCompiled(configDir, `policies.${n}`) === null).map((n) => `${n}.yaml`), ...(readCompiled(configDir, 'leash') === null ? ['leash.yaml'] : [])];
   if (stale.length > 0) results.push({ name: 'compiled cache', status: 'warn', detail: `not current for ${stale.join(', ')}: logins parse the YAML (slower)`, fix: `leash --config-dir ${configDir} policy check` });

@@ -1,4 +1,5 @@
-import { lstatSync, readdirSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, statfsSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export interface FileFacts {
   uid: number;
@@ -14,6 +15,14 @@ export interface FileFacts {
 export interface ProcessFacts {
   /** The kernel's command name (/proc/PID/stat), at most 15 bytes, chosen by the process: attacker text. */
   comm: string;
+  /** The process a thread ID belongs to (its thread group leader); the pid itself for a process. */
+  tgid: number;
+  /**
+   * Whether it runs the leash executable: the same file as the calling leash
+   * (device and inode of /proc/PID/exe), or a file at its path (a leash
+   * started before an upgrade runs the replaced file). See runsLeash().
+   */
+  leash: boolean;
   ppid: number;
   /** Real and effective user IDs. */
   uid: number;
@@ -88,6 +97,55 @@ function unitOfCgroup(path: string): string | null {
   return null;
 }
 
+/** The calling process's executable: the file (device and inode) and the path it was started from. */
+interface Executable {
+  dev: number;
+  ino: number;
+  path: string;
+}
+
+let self: Executable | null | undefined;
+
+/** The path /proc/PID/exe names, less the " (deleted)" the kernel adds once the file is replaced (an upgrade). */
+function exePath(link: string): string {
+  return link.endsWith(' (deleted)') ? link.slice(0, -' (deleted)'.length) : link;
+}
+
+function selfExecutable(): Executable | null {
+  if (self !== undefined) return self;
+  try {
+    const st = statSync('/proc/self/exe');
+    self = { dev: st.dev, ino: st.ino, path: exePath(readlinkSync('/proc/self/exe')) };
+  } catch {
+    self = null;
+  }
+  return self;
+}
+
+/**
+ * Whether process `pid` runs the executable this process runs. The kernel
+ * names leash's main thread after the runtime's (Node's "MainThread"), and
+ * any process may name itself anything, so the name proves nothing; the
+ * executable does. /proc/PID/exe is readable for the caller's own processes
+ * (and by root for all): same device and inode, or the same path (a leash
+ * started before an upgrade runs the replaced, deleted file). Another
+ * account's process, seen by a non-root caller, is judged by its command
+ * line's first word (world-readable, and only the process itself can change
+ * it): leash's own path, or a file named like it.
+ */
+function runsLeash(pid: number): boolean {
+  const me = selfExecutable();
+  if (me === null) return false;
+  try {
+    const st = statSync(`/proc/${pid}/exe`);
+    if (st.dev === me.dev && st.ino === me.ino) return true;
+    return exePath(readlinkSync(`/proc/${pid}/exe`)) === me.path;
+  } catch {
+    const argv0 = (read(`/proc/${pid}/cmdline`) ?? '').split('\0')[0] ?? '';
+    return argv0 !== '' && (argv0 === me.path || basename(argv0) === basename(me.path));
+  }
+}
+
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 function unescapeMount(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -118,12 +176,13 @@ export const realFs: FsView = {
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const ppid = Number(stat.slice(close + 2).split(' ')[1]);
     const uids = /^Uid:\s+([0-9]+)\s+([0-9]+)/m.exec(status);
-    if (!uids || !Number.isInteger(ppid)) return null;
+    const tgid = Number(/^Tgid:\s+([0-9]+)/m.exec(status)?.[1]);
+    if (!uids || !Number.isInteger(ppid) || !Number.isInteger(tgid)) return null;
     const cgroup = read(`/proc/${pid}/cgroup`) ?? '';
     const v2 = /^0::(.*)$/m.exec(cgroup)?.[1];
     const v1 = /^[0-9]+:name=systemd:(.*)$/m.exec(cgroup)?.[1];
     const unit = unitOfCgroup(v2 && v2 !== '/' ? v2 : v1 ?? '');
-    return { comm, ppid, uid: Number(uids[1]), euid: Number(uids[2]), unit };
+    return { comm, tgid, leash: runsLeash(pid), ppid, uid: Number(uids[1]), euid: Number(uids[2]), unit };
   },
   pids: () => {
     try {

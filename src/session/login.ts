@@ -23,11 +23,11 @@ export interface AdmittedLogin {
   now: number;
 }
 
-/** Throws SESSION_REVOKED, REVOCATIONS_INVALID or SESSION_REGISTRY_UNAVAILABLE. */
+/** Throws SESSION_REVOKED, REVOCATIONS_INVALID or SESSION_REGISTRY_UNAVAILABLE (also for a parent sshd that is not the connection's monitor). */
 export function admitLogin(l: AdmittedLogin): void {
   assertNotRevoked(readRevocations(l.configDir), { identity: l.identity, user: l.user }, l.now);
   // Not run by sshd (an operator trying a certificate by hand): there is no connection to record.
-  const monitor = monitorOfParent(l.ppid);
+  const monitor = monitorOfParent(l.ppid, l.user);
   if (monitor === null) return;
   registerLogin(l.runtimeDir, { session: l.session, identity: l.identity, user: l.user, profile: l.profile, expires: l.expires, monitor, at: l.now * 1000 });
 }

@@ -14,9 +14,10 @@ export interface ProcInfo {
   start: number;
   /** The kernel's short name (at most 15 bytes; any process can change its own). */
   comm: string;
-  /** Real and effective uid (/proc/PID/status). */
+  /** Real, effective and saved uid (/proc/PID/status). */
   uid: number;
   euid: number;
+  suid: number;
   /** Z (zombie) or X (dead): it has exited and only waits to be reaped. */
   exited: boolean;
 }
@@ -49,9 +50,35 @@ export function parseProc(pid: number, stat: string, status: string): ProcInfo |
   const ppid = Number(f[1]);
   const pgrp = Number(f[2]);
   const start = Number(f[19]);
-  const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+  const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
   if (!uids || ![ppid, pgrp, start].every(Number.isSafeInteger)) return null;
-  return { pid, ppid, pgrp, start, comm: stat.slice(open + 1, close), uid: Number(uids[1]), euid: Number(uids[2]), exited: f[0] === 'Z' || f[0] === 'X' };
+  return { pid, ppid, pgrp, start, comm: stat.slice(open + 1, close), uid: Number(uids[1]), euid: Number(uids[2]), suid: Number(uids[3]), exited: f[0] === 'Z' || f[0] === 'X' };
+}
+
+/**
+ * A process's title: the first NUL-separated word of /proc/PID/cmdline,
+ * where sshd writes what it is doing ("sshd: alice [priv]"); null when it
+ * cannot be read. Any process may write anything there about itself.
+ */
+export function processTitle(pid: number): string | null {
+  try {
+    return (readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] ?? '').trimEnd();
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel's USER_HZ: /proc start times count these per second (100 on every architecture Debian runs on). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** When the host booted, unix milliseconds (/proc/stat btime, whole seconds); null when unreadable. */
+export function bootTimeMs(): number | null {
+  try {
+    const m = /^btime\s+(\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    return m ? Number(m[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The start time of `pid`, or null when it is not running (an exited, unreaped process is not). */

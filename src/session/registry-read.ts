@@ -6,19 +6,24 @@
  * Trust rules:
  *  - logins/ entries are trusted for identity, user, profile and expiry when
  *    the directory is not group/world-writable and the file has the
- *    directory's owner (the AuthorizedKeysCommandUser);
+ *    directory's owner (the AuthorizedKeysCommandUser); for their connection
+ *    only as far as verifyLoginConnection (connection.ts) confirms it;
  *  - a journal or running file is its owner's claim: the user it names must
  *    be its owner, and the processes and connection it names count only
  *    when they run as that owner (connection.ts, verifyConnection);
- *  - `.end` markers count only when root wrote them.
+ *  - `.end` markers count only when root wrote them;
+ *  - every session id is a SESSION_NAME (file names are matched against it;
+ *    a running entry's `session` field that is not one drops the entry), so
+ *    an id is safe in a path and on a terminal.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loginsDir, runningDir, sessionsDir } from '../runtime/layout.js';
-import { verifyConnection, type ConnectionRef, type LiveConnection } from './connection.js';
+import { verifyConnection, verifyLoginConnection, type ConnectionRef, type LiveConnection } from './connection.js';
 import type { Passwd } from './passwd.js';
 import { descendants, type ProcInfo } from './proc.js';
-import { RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
+import { MAX_JOURNAL_READ_BYTES, RUNNING_NAME, type JournalLine, type LoginEntry, type RunningEntry } from './registry.js';
+import { SESSION_NAME } from './session-name.js';
 
 export const SESSION_STATES = ['active', 'idle', 'ended', 'expired', 'revoked'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -79,17 +84,22 @@ export interface EndMarker {
 export interface Registry {
   sessions: SessionView[];
   abandoned: AbandonedCommand[];
+  /**
+   * Entries no leash wrote, which the reaper removes: names in sessions/ that
+   * claim a uid whose regular file they are not (planted by another account),
+   * and running/ entries whose session is not a session name.
+   */
+  planted: string[];
 }
 
 const MAX_ENTRY_BYTES = 64 * 1024;
-const MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
 const LOGIN_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.json$/;
 const JOURNAL_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.u([0-9]{1,10})(?:\.[0-9a-f]{1,16})?$/;
 const END_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.end$/;
 
 
-/** A file's bytes and owner, read without following a symlink; null if it is not a small regular file. */
-function readOwned(path: string, max: number): { text: string; uid: number } | null {
+/** A file's bytes, owner and ctime (ms), read without following a symlink; null if it is not a regular file (read up to `max` bytes). */
+function readOwned(path: string, max: number): { text: string; uid: number; ctimeMs: number } | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -106,9 +116,19 @@ function readOwned(path: string, max: number): { text: string; uid: number } | n
       if (n === 0) break;
       off += n;
     }
-    return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid };
+    return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid, ctimeMs: st.ctimeMs };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** True when `path` is there and is not a regular file owned by `uid` (a symlink, a FIFO, another account's file). */
+function isPlanted(path: string, uid: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return !st.isFile() || st.uid !== uid;
+  } catch {
+    return false;
   }
 }
 
@@ -147,10 +167,13 @@ function connRef(v: unknown): ConnectionRef | null {
   return monitor ? { monitor, child: procRef(o['child']) } : null;
 }
 
+/** A login entry, and when the kernel says it was written (its ctime, unix ms). */
+type Login = LoginEntry & { written: number };
+
 /** Login entries the AuthorizedKeysCommandUser wrote, by session id. */
-function readLogins(runtimeDir: string): Map<string, LoginEntry> {
+function readLogins(runtimeDir: string): Map<string, Login> {
   const dir = loginsDir(runtimeDir);
-  const out = new Map<string, LoginEntry>();
+  const out = new Map<string, Login>();
   let st;
   try {
     st = lstatSync(dir);
@@ -167,7 +190,7 @@ function readLogins(runtimeDir: string): Map<string, LoginEntry> {
     const monitor = procRef(o?.['monitor']);
     const [identity, user, profile, expires, at] = [str(o?.['identity']), str(o?.['user']), str(o?.['profile']), int(o?.['expires']), int(o?.['at'])];
     if (!o || o['session'] !== m[1] || !monitor || identity === null || user === null || profile === null || expires === null || at === null) continue;
-    out.set(m[1]!, { session: m[1]!, identity, user, profile, expires, monitor, at });
+    out.set(m[1]!, { session: m[1]!, identity, user, profile, expires, monitor, at, written: f.ctimeMs });
   }
   return out;
 }
@@ -213,13 +236,17 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
   const logins = readLogins(runtimeDir);
   const sdir = sessionsDir(runtimeDir);
   const journals = new Map<string, Journal>();
+  const planted: string[] = [];
   const ends = new Map<string, EndMarker & { file: string }>();
   for (const name of list(sdir)) {
     const j = JOURNAL_FILE.exec(name);
     const e = END_FILE.exec(name);
     if (j) {
-      const f = readOwned(join(sdir, name), MAX_JOURNAL_BYTES);
-      if (!f || f.uid !== Number(j[2])) continue;
+      const f = readOwned(join(sdir, name), MAX_JOURNAL_READ_BYTES);
+      if (!f || f.uid !== Number(j[2])) {
+        if (isPlanted(join(sdir, name), Number(j[2]))) planted.push(join(sdir, name));
+        continue;
+      }
       const key = `${j[1]}\0${f.uid}`;
       const prev = journals.get(key);
       const lines = parseJournal(f.text);
@@ -245,7 +272,12 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
     const f = readOwned(file, MAX_ENTRY_BYTES);
     const o = f ? json(f.text) : null;
     const session = str(o?.['session']);
-    if (!f || !o || session === null) continue;
+    if (!f || !o) continue;
+    // Not a name leash gives a session (terminal escapes, a path): no leash wrote it.
+    if (session === null || !SESSION_NAME.test(session)) {
+      planted.push(file);
+      continue;
+    }
     const pid = Number(m[2]);
     const start = Number(m[3]);
     const entry: RunningEntry = { session, identity: str(o['identity']), user: str(o['user']) ?? '', seq: int(o['seq']), command: str(o['command']), at: int(o['at']) ?? 0, conn: connRef(o['conn']) };
@@ -276,8 +308,8 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
     const last = j.lines.at(-1);
     const first = j.lines[0];
     const claimConn = [...j.lines].reverse().find((l) => l.conn !== null)?.conn ?? null;
-    const conn = trusted ? { monitor: trusted.monitor, child: null } : claimConn;
-    const live = conn ? verifyConnection(conn, j.uid, table, trusted !== undefined) : null;
+    // The verifier's record of the login (it may still be authenticating), else what the session user's leash found.
+    const live = (trusted ? verifyLoginConnection(trusted, j.uid, table) : null) ?? (claimConn ? verifyConnection(claimConn, j.uid, table) : null);
     const cmds = running.get(key) ?? [];
     const end = ends.get(j.session) ?? null;
     const expires = trusted?.expires ?? last?.expires ?? null;
@@ -317,7 +349,7 @@ export function readRegistry(runtimeDir: string, table: ReadonlyMap<number, Proc
   // that never ran anything, on a connection another session of it uses, is that same login.
   const used = new Set(sessions.filter((v) => v.connection && (v.commands + v.denied + v.running.length > 0)).map((v) => `${v.connection!.monitor.pid}:${v.connection!.monitor.start}`));
   const shown = sessions.filter((v) => !(v.source === 'login' && v.connection && v.commands + v.denied + v.running.length === 0 && used.has(`${v.connection.monitor.pid}:${v.connection.monitor.start}`)));
-  return { sessions: shown, abandoned };
+  return { sessions: shown, abandoned, planted };
 }
 
 /** Every pid of a session's running commands (for `leash sessions`' `pids`). */

@@ -117,11 +117,22 @@ export interface CommandContext {
   self: ProcRef;
 }
 
+/** The most a session journal holds: past it, the session's next command is refused (SESSION_JOURNAL_FULL). */
+export const MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
+/** What root's reader takes of a journal: the bound, and room for lines that concurrent commands added at it. */
+export const MAX_JOURNAL_READ_BYTES = MAX_JOURNAL_BYTES + 1024 * 1024;
+/** The journal keeps the start of the command (the audit log keeps it whole), so that lines stay small. */
+const JOURNAL_TEXT_CHARS = 200;
+
 /**
  * Appends this command's decision to its session's journal and returns its
  * sequence number in the session (1, 2, …): the count of lines up to and
- * including its own. The journal is the session user's own file; if someone
- * else created a file under that name first, a fresh name is used instead.
+ * including its own. The journal is the session user's own file. Another
+ * account may have put a file or a symlink under that name first (the
+ * session id is in `ps`; sessions/ is sticky, so the session user cannot
+ * remove it): then, and whenever the name cannot be opened, the line goes to
+ * a new file under an unpredictable name beside it (its seq then counts that
+ * file only), and the reaper removes the planted name.
  */
 export function journalCommand(ctx: CommandContext, verdict: 'allowed' | 'denied', command: string | undefined): number {
   assertSessionName(ctx.session);
@@ -134,36 +145,59 @@ export function journalCommand(ctx: CommandContext, verdict: 'allowed' | 'denied
     user: ctx.user,
     profile: ctx.profile,
     expires: ctx.expires ?? null,
-    client: ctx.client ?? null,
+    client: ctx.client?.slice(0, JOURNAL_TEXT_CHARS) ?? null,
     conn: ctx.conn,
-    command: command ?? null,
+    command: command?.slice(0, JOURNAL_TEXT_CHARS) ?? null,
   };
   const text = `${JSON.stringify(line)}\n`;
   const base = join(sessionsDir(ctx.runtimeDir), `${ctx.session}.u${ctx.uid}`);
-  for (const path of [base, `${base}.${process.hrtime.bigint().toString(16).slice(-8)}`]) {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
-    } catch (err) {
-      throw unavailable(`cannot open the session journal ${path}`, err);
+  let own = openJournal(base, ctx.uid, false);
+  if (typeof own !== 'number') own = openJournal(`${base}.${unpredictable()}`, ctx.uid, true);
+  if (typeof own !== 'number') throw unavailable(`cannot open the session journal ${base}, nor a new one beside it`, own);
+  try {
+    if (fstatSync(own).size >= MAX_JOURNAL_BYTES) {
+      throw new LeashError('SESSION_JOURNAL_FULL', `this session has journalled ${MAX_JOURNAL_BYTES / 1024 / 1024} MiB of commands, the most leash keeps for one session: open a new connection`);
     }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile() || st.uid !== ctx.uid) continue; // not ours: planted by another account
-      const buf = Buffer.from(text, 'utf8');
-      if (writeSync(fd, buf) !== buf.length) throw new Error('short write');
-      const all = readWhole(fd);
-      const mine = all.indexOf(`"pid":${ctx.self.pid},"start":${ctx.self.start},`);
-      let seq = 0;
-      for (let i = all.indexOf(10); i !== -1 && i < mine; i = all.indexOf(10, i + 1)) seq++;
-      return seq + 1;
-    } catch (err) {
-      throw unavailable(`cannot write the session journal ${path}`, err);
-    } finally {
-      closeSync(fd);
-    }
+    const buf = Buffer.from(text, 'utf8');
+    if (writeSync(own, buf) !== buf.length) throw new Error('short write');
+    const all = readWhole(own);
+    const mine = all.indexOf(`"pid":${ctx.self.pid},"start":${ctx.self.start},`);
+    let seq = 0;
+    for (let i = all.indexOf(10); i !== -1 && i < mine; i = all.indexOf(10, i + 1)) seq++;
+    return seq + 1;
+  } catch (err) {
+    if (err instanceof LeashError) throw err;
+    throw unavailable(`cannot write the session journal ${base}`, err);
+  } finally {
+    closeSync(own);
   }
-  throw new LeashError('SESSION_REGISTRY_UNAVAILABLE', `the session journal ${base} belongs to another account`);
+}
+
+/**
+ * A descriptor of the journal at `path` (created when `exclusive`, else
+ * opened or created), if it is a regular file of `uid`'s; otherwise why not
+ * (what another account planted: a symlink, its own file, a FIFO).
+ */
+function openJournal(path: string, uid: number, exclusive: boolean): number | Error {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | (exclusive ? constants.O_EXCL : 0), 0o600);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.uid === uid) return fd;
+  } catch {
+    /* as if it were not ours */
+  }
+  closeSync(fd);
+  return Object.assign(new Error('not a file of its own'), { code: 'EPERM' });
+}
+
+/** 64 random bits in hex: a name no other account can plant in advance (node:crypto loaded only here). */
+function unpredictable(): string {
+  return process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex');
 }
 
 /** The file from its start (an O_APPEND descriptor's position is its end). */

@@ -18,7 +18,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRINCIPAL_NAME } from '../config/types.js';
 import { LeashError } from '../errors.js';
-import { IDENTITY_LABEL } from '../verify/grants/identity.js';
+import { identityNamed, namedIdentity } from './identity-label.js';
 import { SESSION_NAME } from './session-name.js';
 import { readConfigFile } from '../trust/config-file.js';
 import { writeFileAtomic } from '../trust/atomic-write.js';
@@ -47,10 +47,9 @@ export interface RevocationSubject {
   user?: string | undefined;
 }
 
-/** The value rule of each kind: nothing else is ever stored, so nothing else can be matched. */
-const VALUE: Record<RevocationKind, RegExp> = {
+/** The value rule of each kind but identity (identity-label.ts): nothing else is ever stored, so nothing else can be matched. */
+const VALUE: Record<Exclude<RevocationKind, 'identity'>, RegExp> = {
   session: SESSION_NAME,
-  identity: IDENTITY_LABEL,
   user: PRINCIPAL_NAME,
   serial: /^[1-9][0-9]{0,19}$/,
   key: /^SHA256:[A-Za-z0-9+/]{43}$/,
@@ -64,11 +63,15 @@ export function revocationsPath(configDir: string): string {
   return join(configDir, REVOCATIONS_FILE);
 }
 
-/** Checks a value for its kind; returns why not, or null. */
-export function revocationValueProblem(kind: RevocationKind, value: string): string | null {
-  if (!VALUE[kind].test(value)) return `${kind} ${JSON.stringify(value.slice(0, 80))} is not a valid ${kind}`;
-  if (kind === 'serial' && BigInt(value) > MAX_SERIAL) return `serial ${value} is larger than 2^64-1`;
-  return null;
+/**
+ * A value for its kind, in the form it is kept and matched in (an identity:
+ * identity-label.ts), or why it cannot be one.
+ */
+export function revocationValue(kind: RevocationKind, text: string): { value: string } | { problem: string } {
+  if (kind === 'identity') return namedIdentity(text);
+  if (!VALUE[kind].test(text)) return { problem: `${kind} ${JSON.stringify(text.slice(0, 80))} is not a valid ${kind}` };
+  if (kind === 'serial' && BigInt(text) > MAX_SERIAL) return { problem: `serial ${text} is larger than 2^64-1` };
+  return { value: text };
 }
 
 /** Parses the file's text; throws REVOCATIONS_INVALID naming the first problem. */
@@ -94,10 +97,11 @@ export function parseRevocations(file: string, text: string): Revocation[] {
     const kinds = REVOCATION_KINDS.filter((k) => k in e);
     if (kinds.length !== 1) bad(`${where} must name exactly one of ${REVOCATION_KINDS.join(', ')}`);
     const kind = kinds[0]!;
-    const value = e[kind];
-    if (typeof value !== 'string') return bad(`${where}.${kind} must be a string`);
-    const problem = revocationValueProblem(kind, value);
-    if (problem) bad(`${where}: ${problem}`);
+    const text = e[kind];
+    if (typeof text !== 'string') return bad(`${where}.${kind} must be a string`);
+    const checked = revocationValue(kind, text);
+    if ('problem' in checked) return bad(`${where}: ${checked.problem}`);
+    const { value } = checked;
     const reason = e['reason'];
     const by = e['by'];
     const at = e['at'];
@@ -139,7 +143,7 @@ export function matchRevocation(entries: readonly Revocation[], subject: Revocat
   for (const e of entries) {
     if (e.until !== null && e.until <= now) continue;
     if (e.kind === 'session' && subject.session === e.value) return e;
-    if (e.kind === 'identity' && subject.identity === e.value) return e;
+    if (e.kind === 'identity' && subject.identity !== undefined && identityNamed(e.value, subject.identity)) return e;
     if (e.kind === 'user' && subject.user === e.value) return e;
     // A grant's session id begins with its certificate serial in hex (src/ca/grant.ts).
     if (e.kind === 'serial' && subject.session !== undefined && subject.session.startsWith(serialPrefix(e.value))) return e;

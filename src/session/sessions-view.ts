@@ -48,7 +48,7 @@ export function sessionJson(v: SessionView): SessionJson {
 export function sessionTable(views: readonly SessionView[], nowMs: number): string {
   const head = ['SESSION', 'IDENTITY', 'USER', 'PROFILE', 'CLIENT', 'STARTED', 'EXPIRES', 'STATE', 'CMDS', 'DENIED'];
   const rows = views.map((v) => [
-    v.session.slice(0, 12),
+    printable(v.session.slice(0, 12), 48),
     printable(v.identity ?? '-', 64),
     printable(v.user ?? `uid ${v.uid ?? '?'}`, 32),
     printable(v.profile ?? '-', 32),

@@ -5,9 +5,11 @@
  * ASCII reaches the terminal unescaped. Colour only names the event kind.
  */
 import { printable } from '../encoding/printable.js';
+import { identityNamed } from './identity-label.js';
 
 export interface WatchFilter {
   session?: string | undefined;
+  /** As namedIdentity() keeps it (identity-label.ts). */
   identity?: string | undefined;
   user?: string | undefined;
 }
@@ -25,7 +27,7 @@ export function parseAuditLine(line: string): AuditRecord | null {
 }
 
 export function matches(e: AuditRecord, f: WatchFilter): boolean {
-  return (f.session === undefined || e['session'] === f.session) && (f.identity === undefined || e['identity'] === f.identity) && (f.user === undefined || e['user'] === f.user);
+  return (f.session === undefined || e['session'] === f.session) && (f.identity === undefined || (typeof e['identity'] === 'string' && identityNamed(f.identity, e['identity']))) && (f.user === undefined || e['user'] === f.user);
 }
 
 const COLOURS = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', dim: '\x1b[2m', reset: '\x1b[0m' } as const;
@@ -61,6 +63,6 @@ export function formatEvent(e: AuditRecord, colour: boolean): string {
 
 /** Recorded output, one screen line per output line, under its command. */
 export function formatOutput(session: string | null, seq: unknown, stream: string, line: string, colour: boolean): string {
-  const head = `    ${(session ?? '-').slice(0, 8)} #${text(seq ?? '?', 12)} ${stream === 'stderr' ? 'err' : 'out'}|`;
+  const head = `    ${text(session ?? '-', 64).slice(0, 8)} #${text(seq ?? '?', 12)} ${stream === 'stderr' ? 'err' : 'out'}|`;
   return `${colour ? `${COLOURS.dim}${head}${COLOURS.reset}` : head} ${printable(line, 2000)}`;
 }

@@ -1,7 +1,7 @@
 /** The manual pages are generated from docs/NAME.SECTION.md and render cleanly with groff, as man(1) runs it. */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toRoff, writeManPages } from '../../build/manpages.mjs';
@@ -41,6 +41,13 @@ t.test('the Markdown subset the docs use becomes man macros', async (t) => {
   t.match(text, /y \| z/, 'an escaped pipe inside a table cell');
 });
 
+/** man(1) as lintian runs it on a page (its --warnings, at a given width); null when man is not installed. */
+const manWarnings = (file: string, width: number): string | null => {
+  if (!existsSync('/usr/bin/man')) return null;
+  const r = spawnSync('/usr/bin/man', ['--warnings', '-E', 'UTF-8', '-l', '-Tutf8', '-Z', file], { encoding: 'utf8', env: { LC_ALL: 'C.UTF-8', MANROFFSEQ: '', MANWIDTH: String(width), PATH: '/usr/bin:/bin' } });
+  return r.stderr;
+};
+
 t.test('every docs/NAME.SECTION.md page renders without a warning', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'leash-manpages-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
@@ -50,5 +57,9 @@ t.test('every docs/NAME.SECTION.md page renders without a warning', async (t) =>
     const { text, warnings } = render(readFileSync(join(out, p), 'utf8'));
     t.equal(warnings, '', `${p}: no groff warnings`);
     t.match(text, /NAME/, `${p}: has a NAME section`);
+    for (const width of [80, 100, 120]) {
+      const man = manWarnings(join(out, p), width);
+      if (man !== null) t.equal(man, '', `${p}: man --warnings at ${width} columns (as lintian runs it)`);
+    }
   }
 });

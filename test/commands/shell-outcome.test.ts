@@ -1,5 +1,5 @@
 import t from 'tap';
-import { outcomeOf, signalNumber, stageFields } from '../../src/commands/shell-outcome.js';
+import { clientDetail, outcomeOf, signalNumber, stageFields } from '../../src/commands/shell-outcome.js';
 import type { Stage } from '../../src/shell/decide.js';
 import type { RunResult } from '../../src/shell/runner.js';
 
@@ -43,4 +43,17 @@ t.test('signal numbers', async (t) => {
   t.equal(signalNumber('SIGHUP'), 1);
   t.equal(signalNumber('nonsense'), 0);
   t.equal(signalNumber(undefined), 0);
+});
+
+t.test("what the client is told: a decision in full, a problem of the host's configuration in one generic line", async (t) => {
+  t.equal(clientDetail('PATH_NOT_ALLOWED', 'operand 1: /etc/shadow is outside the allowed paths'), 'operand 1: /etc/shadow is outside the allowed paths');
+  t.equal(clientDetail('SESSION_REVOKED', 'identity a@example.com is revoked'), 'identity a@example.com is revoked');
+  t.equal(clientDetail('CONCURRENCY_LIMIT', 'a already runs 8 command(s)'), 'a already runs 8 command(s)');
+  const detail = '/etc/leash/policies/ops.yaml:11:5: commands.tail: unknown key "lines"';
+  for (const code of ['PROFILE_INVALID', 'CONFIG_INVALID', 'CONFIG_UNSAFE', 'GUARD_UNAVAILABLE', 'SESSION_REGISTRY_UNAVAILABLE', 'REVOCATIONS_INVALID', 'RECORDINGS_UNWRITABLE', 'INTERNAL'] as const) {
+    const told = clientDetail(code, detail);
+    t.notMatch(told, /ops\.yaml|unknown key|:\d+:/, `${code}: no file, position or key`);
+    t.match(told, /the details are in the audit log/, code);
+  }
+  t.match(clientDetail('AUDIT_UNWRITABLE', '/var/log/leash/audit.jsonl: EACCES'), /^the audit log cannot be written.*leash doctor/);
 });

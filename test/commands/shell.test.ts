@@ -121,11 +121,33 @@ t.test('an expired session runs nothing', async (t) => {
   t.match(events().at(-1), { reason: 'SESSION_EXPIRES_INVALID' });
 });
 
-t.test('a profile that does not load denies everything', async (t) => {
-  t.equal(await shell('true', { profile: 'broken' }), 78);
+t.test('a profile that does not load denies everything: the client gets a generic line, the audit log the details', async (t) => {
+  const r = await shellRun('true', { profile: 'broken' });
+  t.equal(r.code, 78);
   t.match(events().at(-1), { event: 'shell.denied', reason: 'PROFILE_INVALID', detail: /broken\.yaml:2:\d+: .*unknown key "bogus"/ });
+  t.equal(r.stderr, "leash: denied (PROFILE_INVALID): leash's configuration on this host has a problem, so nothing runs until the operator fixes it (the details are in the audit log)\n");
   t.equal(await shell('true', { profile: 'missing' }), 78);
   t.equal(await shell('true', { profile: '../t' }), 78);
+});
+
+t.test('a leash.yaml that does not load: the client gets a generic line, the default audit log the details', async (t) => {
+  const sub = await trustedTempDir('shell-badyaml');
+  t.teardown(sub.cleanup);
+  mkdirSync(join(sub.path, 'policies'), { mode: 0o755 });
+  writeFileSync(join(sub.path, 'policies/t.yaml'), readFileSync(join(dir, 'policies/t.yaml')), { mode: 0o644 });
+  writeFileSync(join(sub.path, 'leash.yaml'), 'grants:\n  - identity: a@example.com\n    secret_key: 1\n', { mode: 0o644 });
+  const log = join(sub.path, 'default-audit.jsonl');
+  const proc = testProcess();
+  const code = await runShell({ configDirFlag: sub.path, values: { profile: 't', session: 'sess-2' }, positionals: [], env: { SSH_ORIGINAL_COMMAND: `touch ${marker}`, LEASH_AUDIT_LOG: log } }, proc);
+  closeSync(proc.stdoutFd);
+  closeSync(proc.stderrFd);
+  t.equal(code, 78);
+  t.notOk(existsSync(marker), 'nothing ran');
+  const told = readFileSync(err, 'utf8');
+  t.match(told, /^leash: configuration error \(CONFIG_INVALID\): leash's configuration on this host has a problem/);
+  t.notMatch(told, /leash\.yaml|secret_key|:\d+:\d+/, 'no file, key or position reaches the client');
+  const logged = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(logged, [{ event: 'shell.denied', reason: 'CONFIG_INVALID', session: 'sess-2', profile: 't', command: `touch ${marker}`, detail: /leash\.yaml:3:\d+: .*secret_key/ }]);
 });
 
 t.test('an interactive login lists the commands and is refused', async (t) => {

@@ -5,8 +5,12 @@
  * identities share one local user. What is checked: `leash sessions` lists
  * both; `leash revoke --identity` ends one identity's connection and running
  * command within a second while the other keeps working, and its next login
- * is refused; `--session` ends one connection only; `--for` runs out; a
- * 20-second max_session closes an idle connection at the reaper's round;
+ * is refused; a master that never ran a command (`ssh -fN`) is listed from
+ * the verifier's login record alone and revoke closes it; `--session` ends
+ * one connection only; `--for` runs out; a 20-second max_session closes idle
+ * connections — one that never ran a command too — at the reaper's round; a
+ * login entry the AuthorizedKeysCommandUser forges makes root kill neither
+ * the sshd listener nor another user's connection;
  * `leash watch --json` shows events as they happen; 32 parallel sessions keep
  * the audit log, the registry and the recordings consistent; nothing of the
  * killed sessions is left running.
@@ -14,7 +18,7 @@
  * Needs root (sshd must switch users) and `npm run build` first.
  */
 import t, { type Test as Tap } from 'tap';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,8 +26,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin, type MintedLogin } from '../helpers/pktoken.js';
+import { childrenOf } from '../helpers/processes.js';
 import { makeRuntimeDir } from '../helpers/runtime-dir.js';
-import { AKC_USER, e2eSkipReason, ensureAkcUser, ensureUser, setUpOrSkip, startSshd, type SshResult } from '../helpers/sshd.js';
+import { AKC_USER, e2eSkipReason, ensureAkcUser, ensureUser, setUpOrSkip, sshArgs, startSshd, type SshResult } from '../helpers/sshd.js';
 import { installBinary, trustedTempDir } from '../helpers/tmp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,6 +56,7 @@ interface SessionJson {
   client: string | null;
   current: { command: string; pids: number[] }[];
   connection: { monitor: number; pids: number[] } | null;
+  source: 'login' | 'claim';
 }
 
 async function setUp(t: Tap) {
@@ -87,6 +93,7 @@ async function setUp(t: Tap) {
     ...grant('bob@example.com'),
     ...grant('carol@example.com', 'max_session: 20s'),
     ...grant('dave@example.com'),
+    ...grant('erin@example.com'),
     `audit_log: ${audit}`,
     `recordings_log: ${recordings}`,
     `jwks_cache_dir: ${cache}`,
@@ -98,7 +105,7 @@ async function setUp(t: Tap) {
 
   const keyDir = await mkdtemp(join(tmpdir(), 'ls-'));
   t.teardown(() => rm(keyDir, { recursive: true, force: true }));
-  const logins = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((u) => mintLogin(op, u, { dir: keyDir, name: u })));
+  const logins = await Promise.all(['alice', 'bob', 'carol', 'dave', 'erin'].map((u) => mintLogin(op, u, { dir: keyDir, name: u })));
   const sshd = await startSshd({
     authorizedKeysCommand: `${bin.path} --config-dir ${cfg.path} verify %u %k %t`,
     authorizedKeysCommandUser: AKC_USER,
@@ -109,14 +116,14 @@ async function setUp(t: Tap) {
     if (!t.passing()) console.error(`--- sshd log ---\n${sshd.log().slice(-6000)}\n--- audit ---\n${(await readFile(audit, 'utf8').catch(() => '')).slice(-6000)}`);
     await sshd.stop();
   });
-  const [alice, bob, carol, dave] = logins as [MintedLogin, MintedLogin, MintedLogin, MintedLogin];
-  return { agent, bin: bin.path, cfg: cfg.path, audit, recordings, runtime, sshd, keyDir, alice, bob, carol, dave };
+  const [alice, bob, carol, dave, erin] = logins as [MintedLogin, MintedLogin, MintedLogin, MintedLogin, MintedLogin];
+  return { agent, akc, bin: bin.path, cfg: cfg.path, audit, recordings, runtime, sshd, keyDir, alice, bob, carol, dave, erin };
 }
 
 const env = await setUpOrSkip(t, skip, setUp);
 
 if (env) {
-  const { agent, bin, cfg, audit, recordings, runtime, sshd, keyDir, alice, bob, carol, dave } = env;
+  const { agent, akc, bin, cfg, audit, recordings, runtime, sshd, keyDir, alice, bob, carol, dave, erin } = env;
   const leash = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((res) => {
       execFile(bin, ['--config-dir', cfg, ...args], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 20_000 }, (err, stdout, stderr) => {
@@ -152,6 +159,19 @@ if (env) {
   /** `ssh -O check`: 0 while the master of that control socket runs. */
   const check = (path: string): Promise<number | null> =>
     new Promise((res) => execFile('/usr/bin/ssh', ['-F', '/dev/null', '-o', `ControlPath=${path}`, '-O', 'check', 'x'], (err) => res(err ? (typeof err.code === 'number' ? err.code : -1) : 0)));
+  /**
+   * `ssh -fN`: a ControlMaster master that opens no session channel, so it never runs the forced
+   * command: only the verifier's login record can make it known. Resolves with its control path
+   * once it is authenticated and in the background.
+   */
+  const idleMaster = async (who: MintedLogin): Promise<string> => {
+    const path = join(keyDir, `cm${n++}`);
+    const args = sshArgs({ port: sshd.port, user: agent.name, key: who.keyPath, cert: who.certPath, extraArgs: ['-f', '-N', '-o', 'ControlMaster=yes', '-o', `ControlPath=${path}`, '-o', 'ControlPersist=120'] });
+    // The backgrounded master keeps its descriptors: wait for the foreground's exit, not for its output to close.
+    const code = await new Promise<number | null>((res) => spawn('/usr/bin/ssh', args, { stdio: 'ignore' }).on('exit', res));
+    if (code !== 0 || (await check(path)) !== 0) throw new Error(`ssh -fN for ${who.certPath} exited ${code}`);
+    return path;
+  };
   const plain = (who: MintedLogin, command: string): Promise<SshResult> => sshd.ssh({ user: agent.name, key: who.keyPath, cert: who.certPath, command });
   const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/^[^)]*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^[^(]*\(/, '('));
   // Exited processes waiting to be reaped do not count (this machine's PID 1 is slow to reap orphans).
@@ -167,10 +187,12 @@ if (env) {
       })
       .map(Number);
 
-  // carol's grant lasts 20 s: her connection opens first, the other cases run while it ages.
+  // carol's grant lasts 20 s: her connections open first, the other cases run while they age.
+  // One ran a command; the other never does (ssh -fN).
   const carolCm = master(carol);
   const carolFirst = await carolCm.run('uptime');
   const carolOpened = Date.now();
+  const carolIdle = await idleMaster(carol);
 
   await t.test('two identities on one local user: both listed, revoking one ends it within a second, the other works on', async (t) => {
     t.equal(carolFirst.code, 0, 'carol ran uptime', detail(carolFirst));
@@ -216,6 +238,22 @@ if (env) {
     t.ok(ev.some((e) => e['event'] === 'verify.refused' && e['reason'] === 'SESSION_REVOKED'), 'the new login: verify.refused SESSION_REVOKED');
     const state = (await sessions(true)).find((s) => s.session === listed.sa.session);
     t.equal(state?.state, 'revoked', 'sessions --all shows it revoked');
+  });
+
+  await t.test('a master that never ran a command (ssh -fN) is listed, and revoke --identity closes it', async (t) => {
+    const path = await idleMaster(erin);
+    const listed = await waitFor('erin in leash sessions', async () => (await sessions()).find((s) => s.identity === 'erin@example.com'), 5000);
+    t.match(listed, { state: 'idle', user: agent.name, source: 'login', commands: 0, connection: { monitor: Number } }, 'listed from the login alone, with its connection');
+    const started = Date.now();
+    const r = await leash(['revoke', '--identity', 'erin@example.com', '--reason', 'idle master']);
+    t.equal(r.code, 0, 'revoke: everything of erin is gone', r);
+    t.match(r.stdout, new RegExp(`ended session ${listed.session}`));
+    let open = await check(path);
+    while (open === 0 && Date.now() - started < 1000) open = await check(path);
+    t.not(open, 0, `the master is closed within 1 s of the revoke (${Date.now() - started} ms)`);
+    t.equal((await sessions(true)).find((s) => s.session === listed.session)?.state, 'revoked');
+    t.ok(events().some((e) => e['event'] === 'session.killed' && e['session'] === listed.session && e['closed'] === true), 'session.killed audited');
+    t.equal((await leash(['unrevoke', '--identity', 'erin@example.com'])).code, 0);
   });
 
   await t.test('--session ends one connection; another connection of the same identity stays', async (t) => {
@@ -288,8 +326,11 @@ if (env) {
   });
 
   await t.test('max_session 20s: the idle connection is closed by the reaper after expiry', async (t) => {
-    const mine = (await sessions()).find((s) => s.identity === 'carol@example.com');
-    t.equal(mine?.state, 'idle', 'carol is connected and idle', { mine });
+    const carols = (await sessions()).filter((s) => s.identity === 'carol@example.com');
+    const mine = carols.find((s) => s.commands > 0);
+    const never = carols.find((s) => s.commands === 0);
+    t.equal(mine?.state, 'idle', 'carol is connected and idle', { carols });
+    t.match(never, { state: 'idle', source: 'login' }, 'and her master that never ran a command is listed too');
     const wait = carolOpened + 21_000 - Date.now();
     if (wait > 0) await sleep(wait);
     const refused = await carolCm.run('uptime');
@@ -297,10 +338,45 @@ if (env) {
     // cron or the systemd timer runs this every minute.
     const r = await leash(['sessions', '--reap', '--json']);
     t.equal(r.code, 0, r.stderr);
-    const after = (await sessions(true)).find((s) => s.session === mine?.session);
-    t.equal(after?.state, 'expired', 'the session is expired and its connection gone');
-    t.notOk(after?.connection, 'no connection left');
+    const all = await sessions(true);
+    for (const s of [mine, never]) {
+      const after = all.find((x) => x.session === s?.session);
+      t.equal(after?.state, 'expired', `session ${s?.session.slice(0, 8)}: expired and its connection gone`);
+      t.notOk(after?.connection, 'no connection left');
+    }
+    t.not(await check(carolIdle), 0, 'the master that never ran a command is closed');
     t.ok(events().some((e) => (e['event'] === 'session.expired' || e['event'] === 'shell.denied') && e['session'] === mine?.session), 'expiry audited');
+  });
+
+  await t.test("a login entry forged by the AuthorizedKeysCommandUser kills neither the listener nor another user's connection", async (t) => {
+    // bob's new connection: the one monitor of the agent user that appears with it (found in /proc, not through leash).
+    const title = (pid: number): string => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] ?? '';
+      } catch {
+        return ''; // gone meanwhile
+      }
+    };
+    const monitors = (): number[] => childrenOf(sshd.pid).filter((p) => title(p) === `sshd: ${agent.name} [priv]`);
+    const before = new Set(monitors());
+    const path = await idleMaster(bob);
+    const [victim, ...more] = monitors().filter((p) => !before.has(p));
+    t.ok(victim !== undefined && more.length === 0, "bob's fresh master and its monitor", { victim, more });
+    const startOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]);
+    const forge = (sid: string, user: string, pid: number): void => {
+      const entry = JSON.stringify({ session: sid, identity: 'mallory@example.com', user, profile: 'e2e', expires: 1, monitor: { pid, start: startOf(pid) }, at: 1 });
+      execFileSync('/usr/bin/setpriv', ['--reuid', String(akc.uid), '--regid', String(akc.gid), '--clear-groups', '/bin/sh', '-c', `printf '%s\\n' '${entry}' > ${join(runtime, 'logins', `${sid}.json`)}`]);
+    };
+    forge('forged-listener', agent.name, sshd.pid); // "expired", naming the sshd listener
+    forge('forged-other-user', 'root', victim!); // bob's monitor, claimed for another user
+    const r = await leash(['sessions', '--reap', '--json']);
+    t.equal(r.code, 0, r.stderr);
+    t.notMatch(r.stdout, /forged/, 'the reaper ended neither');
+    t.ok(alive(sshd.pid), 'the listener is alive');
+    t.ok(alive(victim!), "bob's connection monitor is alive (the reaper waits for what it kills)");
+    t.equal(await check(path), 0, "bob's master is open");
+    t.equal((await plain(bob, 'id')).code, 0, 'and the server takes new logins');
+    t.notOk(events().some((e) => typeof e['session'] === 'string' && e['session'].startsWith('forged') && (e['event'] === 'session.expired' || e['event'] === 'session.killed')), 'nothing was killed for them');
   });
 
   await t.test('a kill leaves nothing of the session behind', async (t) => {

@@ -74,7 +74,8 @@ export function fakeHost(h: FakeHost): FsView {
     callerInGroup: (gid) => (h.callerGroups ?? []).includes(gid),
     process: (pid) => {
       const p = h.processes?.[pid];
-      return p ? { comm: 'sleep', ppid: 1, uid: 0, euid: p.uid ?? 0, unit: null, ...p } : null;
+      // A fake process runs leash when the test says so, or when it is named leash.
+      return p ? { comm: 'sleep', tgid: pid, leash: p.comm === 'leash', ppid: 1, uid: 0, euid: p.uid ?? 0, unit: null, ...p } : null;
     },
     pids: () => Object.keys(h.processes ?? {}).map(Number),
     mounts: () => h.mounts ?? [{ target: '/', fstype: 'ext4' }],

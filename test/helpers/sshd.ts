@@ -14,10 +14,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Test as Tap } from 'tap';
 import { isRoot, trustedTempDir } from './tmp.js';
+import { accepts as canConnect, freePort } from '../../src/demo/loopback.js';
 
 const SSHD_BIN = '/usr/sbin/sshd';
 const SSH_BIN = '/usr/bin/ssh';
@@ -327,29 +327,9 @@ function configLine(key: string, value: string): string {
   return `${key} ${value}`;
 }
 
-/** A port the kernel just handed out. Racy by nature; startSshd retries on EADDRINUSE. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port the kernel just handed out. Racy by nature; startSshd retries on EADDRINUSE. (The demo's, src/demo/loopback.ts.) */
+export { freePort };
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
 
 /** Every sshd still running, so a crashing test process does not leave listeners behind. */
 const running = new Set<ChildProcess>();

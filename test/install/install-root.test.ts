@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseLeashConfig } from '../../src/config/parse.js';
 import { ensureUser } from '../helpers/sshd.js';
 import { isRoot } from '../helpers/tmp.js';
+import { installSourceTree } from '../helpers/install-source.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USER = 'leash-inst-t';
@@ -26,16 +27,13 @@ interface Run { code: number | null; stdout: string; stderr: string }
 function run(file: string, args: string[]): Promise<Run> {
   return new Promise((res) => execFile(file, args, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => res({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })));
 }
+function runEnv(file: string, args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((res) => execFile(file, args, { encoding: 'utf8', timeout: 60_000, env }, (err, stdout, stderr) => res({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })));
+}
 
 /** A copy of the pieces install.sh installs from, so a test can change a shipped default. */
 async function sourceTree(): Promise<string> {
-  const src = await mkdtemp(join(tmpdir(), 'leash-inst-src-'));
-  await cp(join(REPO, 'install.sh'), join(src, 'install.sh'));
-  await cp(join(REPO, 'contrib'), join(src, 'contrib'), { recursive: true });
-  await cp(join(REPO, 'policies'), join(src, 'policies'), { recursive: true });
-  await mkdir(join(src, 'dist'));
-  await writeFile(join(src, 'dist', 'leash'), '#!/bin/sh\necho leash-test-binary\n', { mode: 0o755 });
-  return src;
+  return installSourceTree(await mkdtemp(join(tmpdir(), 'leash-inst-src-')));
 }
 
 const DEBIAN_SSHD_CONFIG = 'Include /etc/ssh/sshd_config.d/*.conf\n\nKbdInteractiveAuthentication no\nUsePAM yes\nSubsystem\tsftp\t/usr/lib/openssh/sftp-server\n';
@@ -110,6 +108,10 @@ else {
     t.match(r.stdout, /skip +chattr \+a \(--root/);
     t.notOk(existsSync(join(root, 'etc/passwd')), 'no account files written into the root');
 
+    for (const page of ['man1/leash.1', 'man5/leash.yaml.5', 'man5/leash-profile.5', 'man8/leash-setup.8']) t.equal(meta(`/usr/local/share/man/${page}`), '0:0 644', page);
+    t.equal(meta('/usr/local/share/bash-completion/completions/leash'), '0:0 644', 'the bash completion');
+    t.equal(await readFile(join(root, 'usr/local/share/bash-completion/completions/leash'), 'utf8'), await readFile(join(REPO, 'contrib/bash-completion/leash'), 'utf8'));
+
     const again = await install(root);
     t.equal(again.code, 0);
     t.match(again.stdout, /nothing changed: leash is installed and up to date/);
@@ -119,6 +121,32 @@ else {
       const lr = await run('/usr/sbin/logrotate', ['-d', join(root, 'etc/logrotate.d/leash')]);
       t.equal(lr.code, 0, 'logrotate -d accepts the snippet', lr);
     }
+  });
+
+  t.test('man finds the manual pages under the prefix, and bash-completion the completion', async (t) => {
+    const root = await stagingRoot();
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    t.equal((await install(root)).code, 0);
+    const man = join(root, 'usr/local/share/man');
+    t.test('man -l and MANPATH', { skip: existsSync('/usr/bin/man') ? false : 'man-db is not installed (/usr/bin/man)' }, async (t) => {
+      const env = { LC_ALL: 'C.UTF-8', MANWIDTH: '80', MANPATH: man, PATH: '/usr/bin:/bin' };
+      const page = await runEnv('/usr/bin/man', ['-l', join(man, 'man1/leash.1')], env);
+      t.equal(page.code, 0, 'man -l renders leash(1)', page);
+      t.match(page.stdout, /leash - short-lived, command-restricted SSH access/);
+      t.match(page.stdout, /SYNOPSIS[\s\S]*leash verify USER KEY TYPE/);
+      for (const [args, file] of [[['leash'], 'man1/leash.1'], [['5', 'leash.yaml'], 'man5/leash.yaml.5'], [['leash-profile'], 'man5/leash-profile.5'], [['leash-setup'], 'man8/leash-setup.8']] as const) {
+        const w = await runEnv('/usr/bin/man', ['-w', ...args], env);
+        t.equal(w.stdout.trim(), join(man, file), `MANPATH: man -w ${args.join(' ')}`);
+      }
+      const yaml = await runEnv('/usr/bin/man', ['5', 'leash.yaml'], env);
+      t.match(yaml.stdout, /LEASH\.YAML\(5\)/, 'man 5 leash.yaml shows the page');
+    });
+    const loader = '/usr/share/bash-completion/bash_completion';
+    t.test('bash-completion', { skip: existsSync(loader) ? false : 'bash-completion is not installed' }, async (t) => {
+      // bash-completion looks in $XDG_DATA_DIRS/bash-completion/completions (default /usr/local/share:/usr/share).
+      const r = await runEnv('/bin/bash', ['--norc', '-c', `source ${loader}; __load_completion leash && complete -p leash`], { XDG_DATA_DIRS: join(root, 'usr/local/share'), PATH: '/usr/bin:/bin' });
+      t.match(r.stdout, /^complete -F _leash leash$/m, 'bash-completion loads it on demand');
+    });
   });
 
   t.test('edited defaults are kept; a new default goes beside them as *.new', async (t) => {
@@ -224,7 +252,7 @@ else {
     t.equal((await install(root)).code, 0);
     const u = await install(root, '--uninstall');
     t.equal(u.code, 0, 'exit 0', u);
-    for (const gone of ['usr/local/bin/leash', 'etc/ssh/sshd_config.d/10-leash.conf', 'var/cache/leash', 'etc/logrotate.d/leash', 'etc/systemd/system/leash-jwks-refresh.timer', 'var/lib/leash']) {
+    for (const gone of ['usr/local/bin/leash', 'etc/ssh/sshd_config.d/10-leash.conf', 'var/cache/leash', 'etc/logrotate.d/leash', 'etc/systemd/system/leash-jwks-refresh.timer', 'var/lib/leash', 'usr/local/share/man', 'usr/local/share/bash-completion']) {
       t.notOk(existsSync(join(root, gone)), `${gone} removed`);
     }
     t.ok(existsSync(join(root, 'etc/leash/leash.yaml')), 'config kept');
@@ -264,7 +292,7 @@ else {
     for (const u of ['leash-runtime.service', 'leash-reap.service', 'leash-reap.timer']) t.equal(meta(`/etc/systemd/system/${u}`), '0:0 644', u);
     t.match(await readFile(join(root, 'etc/systemd/system/leash-reap.service'), 'utf8'), `ExecStartPre=/usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP}`);
     t.match(await readFile(join(root, 'etc/logrotate.d/leash'), 'utf8'), /recordings\.jsonl \{/);
-    t.match(await readFile(join(root, 'etc/cron.d/leash'), 'utf8'), `* * * * * root /usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP} >/dev/null && /usr/local/bin/leash sessions --reap`, 'without systemd running: the cron line');
+    t.match(await readFile(join(root, 'etc/cron.d/leash'), 'utf8'), `/usr/local/bin/leash runtime init --verify-user ${USER} --group ${GROUP} >/dev/null && /usr/local/bin/leash sessions --reap`, 'without systemd running: the cron lines');
     const again = await install(root);
     t.equal(again.code, 0);
     t.same(await snapshot(root), s, 'a re-run without --ca-key keeps CA mode and changes nothing');
@@ -272,6 +300,41 @@ else {
     t.equal(un.code, 0, un.stderr);
     t.notOk(existsSync(join(root, 'etc/systemd/system/leash-reap.timer')), 'the reaper units go');
     t.notOk(existsSync(join(root, 'etc/cron.d/leash')), 'and the cron file');
+  });
+
+  t.test('without systemd: cron makes the runtime directory at boot, reaps every minute and refreshes the keys as the AuthorizedKeysCommandUser', async (t) => {
+    const root = await stagingRoot();
+    await mkdir(join(root, 'etc/cron.d'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    t.equal((await install(root)).code, 0);
+    const cron = await readFile(join(root, 'etc/cron.d/leash'), 'utf8');
+    const jobs = cron.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => {
+      const f = l.split(' ');
+      const [when, user, command] = f[0] === '@reboot' ? [f[0], f[1], f.slice(2).join(' ')] : [f.slice(0, 5).join(' '), f[5], f.slice(6).join(' ')];
+      return { when, user: user as string, command };
+    });
+    t.same(jobs.map((j) => [j.when, j.user]), [['@reboot', 'root'], ['* * * * *', 'root'], ['*/15 * * * *', USER]]);
+    // Each job for real, as its user, with a leash that records who ran it how (and fails on demand).
+    const bin = await mkdtemp(join(tmpdir(), 'leash-inst-cron-'));
+    t.teardown(() => rm(bin, { recursive: true, force: true }));
+    await chmod(bin, 0o777);
+    const fake = join(bin, 'leash');
+    await writeFile(fake, `#!/bin/sh\necho "$(id -un) $*" >>${bin}/calls\n[ ! -e ${bin}/fail ] || { echo "https://issuer.example error JWKS_FETCH_FAILED down"; exit 1; }\necho "https://issuer.example ok keys=1 kids=k1"\n`, { mode: 0o755 });
+    await writeFile(join(bin, 'calls'), '', { mode: 0o666 });
+    await chmod(join(bin, 'calls'), 0o666);
+    const runJob = (j: { user: string; command: string }): Promise<Run> => run('/usr/sbin/runuser', ['-u', j.user, '--', '/bin/sh', '-c', j.command.replaceAll('/usr/local/bin/leash', fake)]);
+    const results = [];
+    for (const j of jobs) results.push(await runJob(j));
+    t.same(results.map((r) => [r.code, r.stdout]), [[0, ''], [0, 'https://issuer.example ok keys=1 kids=k1\n'], [0, '']], 'quiet when all is well');
+    t.same((await readFile(join(bin, 'calls'), 'utf8')).trim().split('\n'), [
+      `root runtime init --verify-user ${USER} --group ${GROUP}`,
+      `root runtime init --verify-user ${USER} --group ${GROUP}`,
+      'root sessions --reap',
+      `${USER} jwks refresh`,
+    ]);
+    await writeFile(join(bin, 'fail'), '');
+    const failing = await runJob(jobs[2]!);
+    t.match(failing.stdout, /error JWKS_FETCH_FAILED down/, 'a failing refresh is printed, so cron mails it');
   });
 
   t.test('usage errors', async (t) => {

@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureUser } from '../helpers/sshd.js';
 import { isRoot } from '../helpers/tmp.js';
+import { installSourceTree } from '../helpers/install-source.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USER = 'leash-inst-int';
@@ -43,11 +44,8 @@ else {
   t.teardown(() => rm(work, { recursive: true, force: true }));
   // The pieces install.sh installs from; the binary is a stand-in.
   const src = join(work, 'src');
-  await mkdir(join(src, 'dist'), { recursive: true });
-  await cp(join(REPO, 'install.sh'), join(src, 'install.sh'));
-  await cp(join(REPO, 'contrib'), join(src, 'contrib'), { recursive: true });
-  await cp(join(REPO, 'policies'), join(src, 'policies'), { recursive: true });
-  await writeFile(join(src, 'dist', 'leash'), '#!/bin/sh\necho leash-test-binary\n', { mode: 0o755 });
+  await mkdir(src);
+  await installSourceTree(src);
 
   /**
    * One install into the namespace. `files`: what /etc/ssh holds before.

@@ -24,6 +24,7 @@ import { startProvider } from '../helpers/oidc-provider.js';
 import { mintLogin } from '../helpers/pktoken.js';
 import { ensureUser, freePort, ssh } from '../helpers/sshd.js';
 import { installBinary, isRoot } from '../helpers/tmp.js';
+import { hostLock } from '../helpers/host-lock.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const INSTALL = join(REPO, 'install.sh');
@@ -51,6 +52,9 @@ async function sshSnapshot(dir = '/etc/ssh'): Promise<Map<string, string>> {
 
 
 const enabled = process.env['CI'] === 'true' || process.env['LEASH_SYSTEM_TESTS'] === '1';
+// One test at a time installs leash on this host (test/packaging/deb-install.test.ts takes the
+// same lock), and whether leash is installed already is looked at only once it is held.
+if (enabled && isRoot()) t.teardown(await hostLock());
 const skip = !enabled
   ? 'modifies this host: set LEASH_SYSTEM_TESTS=1 (or CI=true) on a throwaway machine'
   : !isRoot()

@@ -7,13 +7,16 @@
  */
 import t from 'tap';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { endRevokedSessions, reap } from '../../src/session/end-sessions.js';
 import { killSession } from '../../src/session/kill.js';
 import { readPasswd } from '../../src/session/passwd.js';
 import { processTable, startTime } from '../../src/session/proc.js';
 import { acquireCommandSlot, journalCommand, registerLogin, type CommandContext } from '../../src/session/registry.js';
 import { readRegistry } from '../../src/session/registry-read.js';
+import { SESSION_NAME } from '../../src/session/session-name.js';
+import { sessionTable } from '../../src/session/sessions-view.js';
 import { makeRuntimeDir } from '../helpers/runtime-dir.js';
 import { ensureUser } from '../helpers/sshd.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
@@ -146,4 +149,35 @@ t.test('a login entry is trusted only from the verifier\'s own directory', async
   t.ok(existsSync(join(runtime, 'logins', 'login-1.json')));
   t.ok(readdirSync(join(runtime, 'logins')).length >= 1);
   void readFileSync;
+});
+
+t.test("a running entry's session field is checked: never printed raw, never a path, one bad session does not stop the others", async (t) => {
+  const running = join(runtime, 'sessions', 'running');
+  const pwn = join(tmp.path, 'pwn');
+  mkdirSync(pwn, { mode: 0o755 });
+  const planted = await sleeper(attacker.name);
+  const squatted = await sleeper(attacker.name);
+  const good = await sleeper(attacker.name);
+  // A "session" that is terminal escapes and a path out of sessions/.
+  const hostile = JSON.stringify({ session: `\u001b[8m/../../../../../../..${pwn}/owned`, identity: 'x', user: attacker.name, seq: 1, command: 'uptime', at: 0, conn: null });
+  asUser(attacker.name, `printf '%s\\n' '${hostile}' > ${running}/zz.${planted.pid}.${planted.start}`);
+  // Two real-looking sessions of the attacker; the first has its end marker's name taken by a directory.
+  asUser(attacker.name, `printf '%s' '{"session":"sq-1","user":"${attacker.name}","at":1}' > ${running}/a.${squatted.pid}.${squatted.start}`);
+  asUser(attacker.name, `mkdir ${runtime}/sessions/sq-1.end`);
+  asUser(attacker.name, `printf '%s' '{"session":"ok-2","user":"${attacker.name}","at":2}' > ${running}/b.${good.pid}.${good.start}`);
+
+  const reg = readRegistry(runtime, processTable(), readPasswd(), Math.floor(Date.now() / 1000));
+  t.ok(reg.sessions.every((s) => SESSION_NAME.test(s.session)), 'every session id the reader gives is a session name');
+  t.notOk(reg.sessions.some((s) => s.running.some((r) => r.pid === planted.pid)), 'the entry with a hostile session field is no session');
+  t.notMatch(sessionTable(reg.sessions, Date.now()), /\x1b/, 'nothing raw reaches the table');
+
+  const ended = await endRevokedSessions(runtime, [{ kind: 'user', value: attacker.name, reason: '', by: 'root', at: 1, until: null }], Math.floor(Date.now() / 1000), () => {});
+  t.notOk(existsSync(join(pwn, 'owned.end')), 'root wrote nothing outside sessions/');
+  t.notOk(alive(squatted.pid, squatted.start), 'the session whose end marker was squatted is ended');
+  t.notOk(alive(good.pid, good.start), 'and so is the one after it');
+  t.match(ended.find((e) => e.view.session === 'sq-1'), { problem: /cannot record its end/ }, 'the marker that could not be written is reported');
+  t.equal(ended.find((e) => e.view.session === 'ok-2')?.problem, null);
+  await reap(runtime, [], Date.now(), () => {});
+  t.notOk(readdirSync(running).some((n) => n.startsWith('zz.')), 'the reaper removes the malformed entry');
+  process.kill(planted.pid, 'SIGKILL');
 });

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertNotRevoked, formatRevocations, matchRevocation, parseRevocations, readRevocations, revocationsPath, writeRevocations, type Revocation } from '../../src/session/revocations.js';
+import { assertNotRevoked, formatRevocations, matchRevocation, parseRevocations, readRevocations, revocationValue, revocationsPath, writeRevocations, type Revocation } from '../../src/session/revocations.js';
 import { isRoot, trustedTempDir } from '../helpers/tmp.js';
 
 const e = (kind: Revocation['kind'], value: string, until: number | null = null): Revocation => ({ kind, value, reason: 'r', by: 'root', at: 100, until });
@@ -22,6 +22,33 @@ t.test('matching: each kind, expiry, grant serials', async (t) => {
   t.equal(matchRevocation(list, { identity: 'bob@example.com' }, 200), null, 'at until it has run out');
   t.equal(matchRevocation(list, { identity: 'alice@example.com.evil' }, 150), null, 'exact match only');
   t.throws(() => assertNotRevoked(list, { user: 'agent' }, 150), { code: 'SESSION_REVOKED' });
+});
+
+t.test('--identity is read the way sessions are labelled: every form a grant uses names its sessions', async (t) => {
+  const named = (text: string): string | null => {
+    const r = revocationValue('identity', text);
+    return 'value' in r ? r.value : null;
+  };
+  t.equal(named('Alice@Example.com'), 'alice@example.com', 'an email is lowercased, as the verifier labels it');
+  t.equal(named('email:alice@example.com'), 'alice@example.com', 'the grant syntax email: is dropped');
+  t.equal(named('sub:1234567890'), 'sub:1234567890');
+  t.equal(named('1234567890'), '1234567890', 'a plain value without @ is kept: it names a grant label or sub:<value>');
+  for (const bad of ['oidc:groups:admins', 'oidc-match-end:email:@example.com', 'SUB:x', 'sub:', 'email:nobody', 'a@b@c', 'a b', '-x', '']) t.equal(named(bad), null, `refused: ${JSON.stringify(bad)}`);
+
+  const revoked = (text: string, label: string): boolean => matchRevocation([e('identity', named(text)!)], { identity: label }, 150) !== null;
+  t.ok(revoked('Alice@Example.com', 'alice@example.com'), "Alice@Example.com refuses alice's sessions");
+  t.ok(revoked('email:alice@example.com', 'alice@example.com'), 'so does the grant syntax');
+  t.ok(revoked('1234567890', 'sub:1234567890'), 'a bare sub refuses the sub: label');
+  t.ok(revoked('alice@example.com', 'Alice@Example.com'), 'a CA grant labelled in capitals (leash grant --identity)');
+  t.ok(revoked('ops-bot', 'ops-bot'), 'a CA grant label, exactly');
+  t.ok(revoked('alice@example.com', 'sub:alice@example.com'), 'a sub spelled like the email too: a revocation matches more, never less');
+  t.notOk(revoked('sub:1234567890', '1234567890'), 'sub: names the sub label only');
+  t.notOk(revoked('ops-bot', 'Ops-Bot'), 'a label without @ is compared exactly');
+  t.notOk(revoked('alice@example.com', 'alice@example.com.evil'), 'never a prefix');
+  // A list written before labels were normalised: its entries mean what they say.
+  const old = parseRevocations('f', '{"version":1,"entries":[{"identity":"Alice@Example.com","reason":"","by":"root","at":1,"until":null},{"identity":"email:bob@example.com","reason":"","by":"root","at":1,"until":null}]}');
+  t.same(old.map((r) => r.value), ['alice@example.com', 'bob@example.com']);
+  t.throws(() => parseRevocations('f', '{"version":1,"entries":[{"identity":"oidc:groups:x","reason":"","by":"root","at":1,"until":null}]}'), { code: 'REVOCATIONS_INVALID' }, 'a grant pattern in the list is malformed: everyone is refused until it is fixed');
 });
 
 t.test('the file round-trips and any malformation is refused', async (t) => {

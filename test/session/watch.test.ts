@@ -51,6 +51,7 @@ t.test('every byte of session text is escaped; colour only on request', async (t
   t.match(coloured, '\x1b[31mshell.denied', 'the event name is coloured on a terminal');
   t.equal(coloured.replace(/\x1b\[[0-9;]*m/g, ''), line, 'and colour is all that differs');
   t.notMatch(formatOutput('abcdef01', 2, 'stdout', 'out\x1b[2Jput', false), /\x1b/);
+  t.notMatch(formatOutput('\x1b[2J\x1b[8m', 2, 'stdout', 'x', false), /\x1b/, 'a recording line anyone in the audit group appended: its session is escaped too');
   t.ok(matches(hostile, { identity: 'eve\x1b]0;pwned\x07' }));
   t.notOk(matches(hostile, { user: 'root' }));
 });

@@ -1,18 +1,24 @@
 /**
  * The `pid` value type: a process of a listed unit or user, never init, a
  * kernel thread, sshd, or any process of a leash session — a session must
- * never signal another session (or itself).
+ * never signal another session (or itself). The last case runs the real
+ * dist/leash as an unprivileged user: two sessions on one local user, one
+ * trying to signal the other's leash, its command, its shell and its threads.
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPid } from '../../src/shell/pids.js';
 import { decide } from '../../src/shell/decide.js';
-import { realFs } from '../../src/policy/fs-view.js';
 import { fakeHost } from '../helpers/fake-host.js';
+import { runLeash } from '../helpers/leash-process.js';
+import { alive, childrenOf, procStat, waitFor } from '../helpers/processes.js';
 import { fsWithBinaries, shippedProfile } from '../helpers/profiles.js';
+import { makeRuntimeDir } from '../helpers/runtime-dir.js';
+import { LEASH } from '../helpers/shell-fixture.js';
+import { ensureUser } from '../helpers/sshd.js';
+import { installBinary, isRoot, trustedTempDir } from '../helpers/tmp.js';
 
 // A host with two leash sessions (one whose shell exec'd leash, one whose shell did not), nginx and cron.
 const host = fakeHost({
@@ -88,41 +94,94 @@ t.test('the shipped remediation kill uses it', async (t) => {
   t.match(decide(remediation, 'kill -s KILL 701', fs), { allow: false, code: 'PID_NOT_ALLOWED' }, 'a login session is not');
 });
 
-t.test('real processes: a process named leash and its descendants are protected', async (t) => {
-  // A copy of sh named "leash" gives a real process that the kernel names leash; it
-  // runs a child that runs a grandchild, and a sibling that has nothing to do with it.
-  const dir = mkdtempSync(join(tmpdir(), 'leash-pids-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const fake = join(dir, 'leash');
-  copyFileSync('/bin/sh', fake);
-  const children: ChildProcess[] = [];
-  t.teardown(() => {
-    for (const c of children) c.kill('SIGKILL');
+
+t.test('threads: a thread ID is judged as its process', async (t) => {
+  // kill(2) with a thread's ID signals the whole thread group: the leader decides.
+  const threads = fakeHost({
+    users: { alice: 1000 },
+    processes: {
+      201: { comm: 'sshd', ppid: 1, uid: 1000, euid: 1000 },
+      300: { comm: 'MainThread', ppid: 201, uid: 1000, euid: 1000, leash: true },
+      305: { comm: 'libuv-worker', ppid: 201, uid: 1000, euid: 1000, tgid: 300 },
+      400: { comm: 'sleep', ppid: 1, uid: 1000, euid: 1000 },
+      405: { comm: 'sleep', ppid: 1, uid: 1000, euid: 1000, tgid: 400 },
+    },
   });
-  const session = spawn(fake, ['-c', '/bin/sh -c "sleep 30; :" & wait'], { stdio: 'ignore' });
-  const other = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
-  children.push(session, other);
-  // Wait until the grandchild (sleep under sh under leash) exists.
-  const descendants = (): number[] => {
-    const out: number[] = [];
-    for (const p of realFs.pids()) {
-      for (let q = p, depth = 0; q > 1 && depth < 16; depth++) {
-        const f = realFs.process(q);
-        if (f === null) break;
-        if (q === session.pid && p !== session.pid) out.push(p);
-        q = f.ppid;
-      }
-    }
-    return out;
-  };
-  for (let i = 0; i < 100 && descendants().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-  t.equal(realFs.process(session.pid!)?.comm, 'leash', 'the kernel names it leash');
-  const anyRoot = { units: [], users: ['root'] };
-  t.match(checkPid(String(session.pid), anyRoot, realFs), { ok: false, code: 'PID_PROTECTED', detail: /is leash/ });
-  const below = descendants();
-  t.ok(below.length >= 2, `found its child and grandchild (${below.join(', ')})`);
-  for (const p of below) t.match(checkPid(String(p), anyRoot, realFs), { ok: false, code: 'PID_PROTECTED', detail: /runs under leash/ }, `descendant ${p}`);
-  t.same(checkPid(String(other.pid), anyRoot, realFs), { ok: true }, 'an unrelated root process may be signalled');
-  t.match(checkPid(String(process.pid), anyRoot, realFs), { ok: false, code: 'PID_PROTECTED', detail: /ancestor of leash process/ }, 'the test process itself is an ancestor of the fake leash');
-  t.match(readFileSync(`/proc/${other.pid}/stat`, 'utf8'), /\(sleep\)/);
+  const alice = { units: [], users: ['alice'] };
+  t.match(checkPid('300', alice, threads), { ok: false, code: 'PID_PROTECTED', detail: /process 300 \(MainThread\) is leash/ }, 'leash is known by its executable, not its name');
+  t.match(checkPid('305', alice, threads), { ok: false, code: 'PID_PROTECTED', detail: /thread 305 of process 300/ }, "a thread of leash is leash");
+  t.same(checkPid('405', alice, threads), { ok: true }, 'a thread of an allowed process is allowed');
+});
+
+const realSkip = !isRoot() ? 'needs root (an unprivileged session user)' : !existsSync(LEASH) ? 'dist/leash is missing: run `npm run build` first' : false;
+
+t.test('the real dist/leash: its process, what runs under it, the shell above it and its threads are protected', { skip: realSkip }, async (t) => {
+  const user = await ensureUser('leash-t-pids');
+  const bin = await installBinary(LEASH);
+  t.teardown(bin.cleanup);
+  const tmp = await trustedTempDir('pids-');
+  t.teardown(tmp.cleanup);
+  const conf = join(tmp.path, 'conf');
+  mkdirSync(join(conf, 'policies'), { recursive: true, mode: 0o755 });
+  chmodSync(conf, 0o755);
+  chmodSync(join(conf, 'policies'), 0o755);
+  const [audit, recordings] = [join(tmp.path, 'audit.jsonl'), join(tmp.path, 'recordings.jsonl')];
+  for (const f of [audit, recordings]) {
+    writeFileSync(f, '', { mode: 0o666 });
+    chmodSync(f, 0o666);
+  }
+  const runtime = await makeRuntimeDir(tmp.path);
+  writeFileSync(join(conf, 'leash.yaml'), `audit_log: ${audit}\nrecordings_log: ${recordings}\nruntime_dir: ${runtime}\n`, { mode: 0o644 });
+  // A profile that lets a session signal its own user's stray processes: what the pid type's users: is for.
+  writeFileSync(
+    join(conf, 'policies', 'p.yaml'),
+    `commands:\n  sleep: {binary: /usr/bin/sleep, operands: {int: [1, 120]}}\n  kill:\n    binary: /usr/bin/kill\n    options:\n      -s: {enum: [TERM, KILL]}\n    operands: {pid: {users: [${user.name}]}, count: 1..4}\n`,
+    { mode: 0o644 },
+  );
+  const children: ChildProcess[] = [];
+  t.teardown(() => children.forEach((c) => c.kill('SIGKILL')));
+  const asUser = { uid: user.uid, gid: user.gid };
+  const shellArgs = (session: string, identity: string): string[] => ['--config-dir', conf, 'shell', '--profile', 'p', '--session', session, '--identity', identity];
+
+  // bob's session: a shell of the user (it stays, `; :`) runs leash, which runs sleep under its guard.
+  const bob = spawn('/usr/bin/env', ['-i', 'SSH_ORIGINAL_COMMAND=sleep 60', '/bin/sh', '-c', '"$0" "$@"; :', bin.path, ...shellArgs('bob-session', 'bob@example.com')], { ...asUser, cwd: '/', stdio: 'ignore' });
+  children.push(bob);
+  const below = (pid: number): number[] => childrenOf(pid).flatMap((c) => [c, ...below(c)]);
+  let leash = 0;
+  const started = await waitFor(() => {
+    leash = childrenOf(bob.pid!)[0] ?? 0;
+    return leash > 0 && below(leash).some((p) => procStat(p).comm === 'sleep');
+  }, 15_000);
+  t.ok(started, "bob's leash runs sleep");
+  const command = below(leash).find((p) => procStat(p).comm === 'sleep')!;
+  const threads = readdirSync(`/proc/${leash}/task`).map(Number).filter((tid) => tid !== leash);
+  t.not(procStat(leash).comm, 'leash', `the runtime names leash's main thread ${JSON.stringify(procStat(leash).comm)}: a name proves nothing`);
+  t.ok(threads.length > 0, 'leash has worker threads');
+  const stranger = spawn('/usr/bin/sleep', ['60'], { ...asUser, stdio: 'ignore' });
+  children.push(stranger);
+
+  const explain = (pid: number, binary = bin.path) => runLeash(binary, ['--config-dir', conf, 'explain', '--profile', 'p', '--json', '--', `kill -s KILL ${pid}`], asUser);
+  const verdict = async (pid: number, binary?: string): Promise<Record<string, unknown>> => JSON.parse((await explain(pid, binary)).stdout) as Record<string, unknown>;
+  t.match(await verdict(leash), { decision: 'deny', reason: 'PID_PROTECTED', detail: /is leash/ }, `bob's leash (${leash})`);
+  t.match(await verdict(command), { decision: 'deny', reason: 'PID_PROTECTED', detail: new RegExp(`runs under leash \\(process ${leash}\\)`) }, `bob's command (${command})`);
+  t.match(await verdict(bob.pid!), { decision: 'deny', reason: 'PID_PROTECTED', detail: /ancestor of leash process/ }, `the shell that ran bob's leash (${bob.pid})`);
+  t.match(await verdict(threads[0]!), { decision: 'deny', reason: 'PID_PROTECTED', detail: new RegExp(`thread ${threads[0]} of process ${leash}`) }, `a worker thread of bob's leash (${threads[0]})`);
+  t.match(await verdict(stranger.pid!), { decision: 'allow' }, 'a process of the same user outside any session may be signalled');
+  // Another account cannot read /proc/PID/exe of bob's processes: it judges by their command line.
+  const other = await ensureUser('leash-t-pids2');
+  const seenByOther = JSON.parse((await runLeash(bin.path, ['--config-dir', conf, 'explain', '--profile', 'p', '--json', '--', `kill -s KILL ${command}`], { uid: other.uid, gid: other.gid })).stdout) as unknown;
+  t.match(seenByOther, { decision: 'deny', reason: 'PID_PROTECTED', detail: /runs under leash/ }, "to another account, bob's command still runs under leash");
+
+  // alice's session on the same local user asks for it through leash shell: refused, bob's leash lives on.
+  const alice = await runLeash(bin.path, shellArgs('alice-session', 'alice@example.com'), { ...asUser, env: { SSH_ORIGINAL_COMMAND: `kill -s KILL ${leash}` } });
+  t.equal(alice.code, 126, "alice's kill is refused", alice);
+  t.match(alice.stderr, /PID_PROTECTED/);
+  t.ok(alive(leash) && alive(command), "bob's leash and its command still run");
+
+  // leash upgraded while bob's session runs: the old process runs a deleted file, still at the installed path.
+  const next = `${bin.path}.new`;
+  copyFileSync(LEASH, next);
+  chmodSync(next, 0o755);
+  renameSync(next, bin.path);
+  t.match(await verdict(leash), { decision: 'deny', reason: 'PID_PROTECTED', detail: /is leash/ }, 'a leash running the replaced executable is still leash');
 });
