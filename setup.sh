@@ -16,9 +16,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # What leash demo needs (sshd, ssh and ssh-keygen; useradd) and what `npm test`
 # and .ci/run use besides (ps, ss, script, unshare, chattr, file, shellcheck,
-# logrotate, groff for the manual pages, hyperfine for npm run bench).
+# logrotate, groff and man-db for the manual pages, dpkg-dev and lintian for
+# the package tests, bash-completion for its loader, hyperfine for npm run bench).
 # ca-certificates: npm's TLS. The one list: .ci/run installs through here.
-PACKAGES=(openssh-server openssh-client passwd ca-certificates procps iproute2 util-linux bsdutils file shellcheck e2fsprogs logrotate groff-base hyperfine)
+PACKAGES=(openssh-server openssh-client passwd ca-certificates procps iproute2 util-linux bsdutils file shellcheck e2fsprogs logrotate groff-base man-db dpkg-dev lintian bash-completion hyperfine)
 PREFIX=/usr/local
 
 DEMO=1 DRY=0

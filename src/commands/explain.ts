@@ -20,7 +20,8 @@ export async function runExplain(ctx: CommandContext): Promise<number> {
   const json = ctx.values['json'] === true;
   const command = ctx.positionals.join(' ');
   const flag = typeof ctx.values['profile'] === 'string' ? ctx.values['profile'] : undefined;
-  let name = flag ?? 'default';
+  // null until leash.yaml says which profile a session gets by default.
+  let name: string | null = flag ?? null;
   let profile: Profile;
   try {
     const configDir = resolveConfigDir(ctx.configDirFlag, ctx.env, true);
@@ -29,7 +30,7 @@ export async function runExplain(ctx: CommandContext): Promise<number> {
   } catch (err) {
     const e = asLeashError(err, 'PROFILE_INVALID');
     if (json) process.stdout.write(JSON.stringify({ decision: 'deny', reason: 'PROFILE_INVALID', profile: name, detail: e.message }) + '\n');
-    else process.stderr.write(`leash: profile ${name} does not load, so nothing is allowed: ${e.message}\n`);
+    else process.stderr.write(`leash: ${name === null ? 'the default profile' : `profile ${name}`} does not load, so nothing is allowed: ${e.message}\n`);
     return EXIT.CONFIG;
   }
   const d = decide(profile, command, realFs);

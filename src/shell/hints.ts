@@ -18,8 +18,17 @@ export interface HintInput {
   quoted?: boolean;
 }
 
-/** Options that follow output as it grows (tail -f, journalctl -f, dmesg -w): they never end. */
-const FOLLOW = new Set(['-f', '-F', '--follow', '-w', '-W', '--follow-new', '--retry']);
+/**
+ * Options that follow output as it grows, by command: they never end. Per
+ * command, because the same letter means something else elsewhere (last -f
+ * names a file, top -w a width, dmesg -F a file). Any --follow* is following.
+ */
+const FOLLOW: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['tail', new Set(['-f', '-F', '--retry'])],
+  ['journalctl', new Set(['-f'])],
+  ['dmesg', new Set(['-w', '-W'])],
+  ['less', new Set(['+F'])],
+]);
 /** Shells and interpreters: asking for one is asking for what leash never runs. */
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'csh', 'tcsh', 'busybox', 'python', 'python3', 'perl', 'ruby', 'node', 'env', 'xargs', 'sudo', 'su']);
 /** How many allowed path globs a hint lists before "…". */
@@ -58,7 +67,7 @@ export function hintFor(profile: Profile, d: HintInput): string | undefined {
     }
     case 'OPTION_NOT_ALLOWED': {
       if (d.option === undefined) return undefined;
-      if (FOLLOW.has(d.option) || d.option.startsWith('--follow')) {
+      if (d.option.startsWith('--follow') || (d.command !== undefined && FOLLOW.get(d.command)?.has(d.option))) {
         const lines = d.level?.options.has('-n') || d.level?.options.has('--lines');
         return `following output never ends, and a command here must end by itself${lines ? '; use -n N for the last N lines' : ''}`;
       }

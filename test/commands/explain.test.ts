@@ -97,6 +97,11 @@ t.test('explain without --profile: the profile a session gets', async (t) => {
   const missing = await capture(runExplain, { profile: 'nope', json: true }, ['uptime']);
   t.equal(missing.code, 78);
   t.match(JSON.parse(missing.out), { decision: 'deny', reason: 'PROFILE_INVALID', profile: 'nope' });
+  leashYaml('default_profile: [broken\n');
+  const unknown = await capture(runExplain, { json: true }, ['uptime']);
+  t.equal(unknown.code, 78);
+  t.match(JSON.parse(unknown.out), { decision: 'deny', reason: 'PROFILE_INVALID', profile: null }, 'no profile name when leash.yaml cannot say which: never a name that does not exist');
+  leashYaml('');
 });
 
 t.test('describe --json, --mcp and the listing', async (t) => {

@@ -170,6 +170,38 @@ if (env) {
     run(['unrevoke', '--session', a.session]);
   });
 
+  await t.test('revoke --serial and revoke --key: sshd refuses that certificate (ssh-keygen -Q agrees); unrevoke lets it in again', async (t) => {
+    const bySerialKey = await generateKey(keys, 'agent-serial');
+    const byKeyKey = await generateKey(keys, 'agent-bykey');
+    const s = grant(bySerialKey, ['--identity', 'agent-serial']);
+    const k = grant(byKeyKey, ['--identity', 'agent-bykey']);
+    t.equal((await login(bySerialKey, s.file, 'id')).code, 0, 'both log in before');
+    t.equal((await login(byKeyKey, k.file, 'id')).code, 0);
+    t.equal(run(['revoke', '--serial', s.serial, '--reason', 'serial test']).code, 0, 'revoke --serial');
+    t.equal(revokedPerKeygen(s.file), true, 'ssh-keygen -Q: REVOKED by serial');
+    t.equal(revokedPerKeygen(k.file), false, 'the other is not');
+    t.equal((await login(bySerialKey, s.file, 'id')).code, 255, 'sshd refuses the certificate of that serial');
+    t.equal(run(['revoke', '--key', byKeyKey.publicKeyPath, '--reason', 'key test']).code, 0, 'revoke --key');
+    t.equal(revokedPerKeygen(k.file), true, 'ssh-keygen -Q: REVOKED by key');
+    t.equal((await login(byKeyKey, k.file, 'id')).code, 255, 'sshd refuses every certificate of that key');
+    const again = grant(byKeyKey, ['--identity', 'agent-bykey']);
+    t.equal((await login(byKeyKey, again.file, 'id')).code, 255, 'a new grant for a revoked key is refused too');
+    t.equal(run(['unrevoke', '--serial', s.serial]).code, 0, 'unrevoke --serial');
+    t.equal(run(['unrevoke', '--key', byKeyKey.publicKeyPath]).code, 0, 'unrevoke --key');
+    t.equal(revokedPerKeygen(s.file), false, 'ssh-keygen -Q: no longer revoked');
+    t.equal((await login(bySerialKey, s.file, 'id')).code, 0, 'the serial logs in again');
+    t.equal((await login(byKeyKey, again.file, 'id')).code, 0, 'the key logs in again');
+  });
+
+  await t.test('ssh -tt through a grant: permit-pty, the command runs on a terminal', async (t) => {
+    const key = await generateKey(keys, 'agent-tty');
+    const g = grant(key, ['--identity', 'agent-tty']);
+    const r = await sshd.ssh({ user: agent.name, key: key.path, cert: g.file, command: 'uptime', tty: 'force' });
+    t.equal(r.code, 0, 'exit 0', detail(r));
+    t.match(r.stdout, /load average/, 'uptime ran');
+    t.notMatch(r.stderr, /PTY allocation request failed/);
+  });
+
   await t.test('an expired grant is refused by sshd', async (t) => {
     const key = await generateKey(keys, 'agent-short');
     const g = grant(key, ['--ttl', '1s']);

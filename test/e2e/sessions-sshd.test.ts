@@ -257,14 +257,17 @@ if (env) {
   });
 
   await t.test('--session ends one connection; another connection of the same identity stays', async (t) => {
+    const bobs = async () => (await sessions()).filter((x) => x.identity === 'bob@example.com' && x.state === 'idle').map((x) => x.session);
+    const before = new Set(await bobs());
     const one = master(bob);
-    const two = master(bob);
     t.equal((await one.run('uptime')).code, 0);
+    // `one`'s session: the idle one of bob's that was not there before it logged in.
+    const ofOne = (await bobs()).filter((id) => !before.has(id));
+    const two = master(bob);
     t.equal((await two.run('uptime')).code, 0);
-    const s = (await sessions()).filter((x) => x.identity === 'bob@example.com' && x.state === 'idle');
-    t.ok(s.length >= 2, 'bob has idle connections', { s });
-    // The newest is `two`: end `one` (the older of the two newest).
-    const target = s.at(-2)!;
+    t.equal(ofOne.length, 1, 'one new session for the first connection', { ofOne });
+    t.ok((await bobs()).length >= 2, 'bob has idle connections');
+    const target = { session: ofOne[0]! };
     const r = await leash(['revoke', '--session', target.session]);
     t.equal(r.code, 0, 'revoke --session', r);
     t.not(await check(one.path), 0, 'that connection is closed (ssh -O check finds no master)');

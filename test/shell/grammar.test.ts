@@ -5,6 +5,7 @@
  * and the shipped profiles covering what an on-call engineer types, on a
  * host with or without each program.
  */
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { decide } from '../../src/shell/decide.js';
 import { parseProfile } from '../../src/policy/parse.js';
@@ -288,7 +289,11 @@ t.test('remediation: diagnostic plus listed units, and kill only by pid type', a
   t.match(argvOf(remediation, 'systemctl kill -s KILL ssh'), /^OPERAND_INVALID/);
   t.match(argvOf(remediation, 'systemctl enable nginx'), /^SUBCOMMAND_NOT_ALLOWED/);
   t.match(argvOf(remediation, 'kill -s TERM 1'), /^PID_PROTECTED/);
-  t.match(argvOf(remediation, `kill -s TERM ${process.pid}`), /^PID_NOT_ALLOWED/, 'not in a listed unit');
+  // A root process outside any unit and not under this (node, so "leash") test process: an orphaned sleep.
+  const orphan = Number(spawnSync('sh', ['-c', 'sleep 60 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }).stdout.trim());
+  t.teardown(() => process.kill(orphan, 'SIGKILL'));
+  t.match(argvOf(remediation, `kill -s TERM ${orphan}`), /^PID_NOT_ALLOWED/, 'not in a listed unit');
+  t.match(argvOf(remediation, `kill -s TERM ${process.pid}`), /^PID_PROTECTED/, 'a process running the deciding executable is leash');
   t.match(argvOf(remediation, 'kill -s TERM -- -1'), /^OPERAND_DASH/);
   t.match(argvOf(remediation, 'kill -9 1234'), /^OPTION_NOT_ALLOWED/);
   t.same(argvOf(remediation, 'ps aux | grep nginx'), [['ps', 'aux'], ['grep', 'nginx']], 'diagnostic commands stay');

@@ -10,6 +10,17 @@ const diagnostic = shippedProfile('diagnostic');
 const fs = fsWithBinaries([...diagnostic.commands.values()].map((c) => c.binary));
 const run = (cmd: string) => decide(diagnostic, cmd, fs);
 
+t.test('follow is named only where the option follows: the same letter means a file or a width elsewhere', async (t) => {
+  for (const cmd of ['last -f /var/log/wtmp', 'dmesg -F /var/log/dmesg']) {
+    const d = run(cmd);
+    t.match(d, { allow: false, code: 'OPTION_NOT_ALLOWED' }, cmd);
+    if (!d.allow) t.notMatch(d.hint ?? '', /follow/, `${cmd}: not told about following`);
+  }
+  const w = run('dmesg --follow');
+  t.match(w, { allow: false }, 'dmesg --follow');
+  if (!w.allow) t.match(w.hint, /never ends/, 'any --follow is following');
+});
+
 t.test('a nearby allowed form, where one exists', async (t) => {
   const cases: Array<[string, string, RegExp, string?]> = [
     ['journalctl -u nginx -f', 'OPTION_NOT_ALLOWED', /follow.*never ends.*use -n N/, 'journalctl -u nginx -n 50'],
