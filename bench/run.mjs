@@ -27,10 +27,12 @@ if (!existsSync(join(ROOT, 'dist', 'leash'))) fail('dist/leash is missing: run `
 if (!existsSync(RUNTIME)) fail('node_modules/node/bin/node is missing: run `npm ci`');
 if (!existsSync('/usr/sbin/sshd')) fail('needs openssh-server (/usr/sbin/sshd)');
 
-// Tools from Debian: hyperfine (timings) and GNU time (peak RSS); valgrind is optional.
+// Tools from Debian: hyperfine (timings), GNU time (peak RSS) and authprogs
+// (the forced-command peer the ssh sections compare with); valgrind is optional.
 const missing = [
   ['hyperfine', '/usr/bin/hyperfine'],
   ['time', '/usr/bin/time'],
+  ['authprogs', '/usr/bin/authprogs'],
 ].filter(([, path]) => !existsSync(path));
 if (missing.length) {
   const pkgs = missing.map(([p]) => p);

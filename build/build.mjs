@@ -93,6 +93,7 @@ const result = await build({
   define: { LEASH_VERSION: JSON.stringify(version), LEASH_BUILD_ID: JSON.stringify(BUILD_ID_PLACEHOLDER) },
   banner: { js: '"use strict";' },
   legalComments: 'eof',
+  minify: true,
   metafile: true,
   logLevel: 'warning',
   absWorkingDir: ROOT,
@@ -113,6 +114,10 @@ const code = readFileSync(BUNDLE, 'utf8');
 // A single executable can import() only built-ins. This also rejects the text
 // "import(" in a comment or string: rename it rather than loosen the check.
 if (/\bimport\(/.test(code)) fail('bundle still contains "import(": a single executable cannot resolve a dynamic import');
+// The loader decodes an ASCII bundle as Latin-1, a plain copy (build/sea-loader.cjs);
+// esbuild escapes non-ASCII text in strings, and minifyWhitespace drops the comments.
+const nonAscii = /[^\x00-\x7f]/.exec(code);
+if (nonAscii) fail(`bundle is not ASCII (${JSON.stringify(code.slice(Math.max(0, nonAscii.index - 40), nonAscii.index + 10))}): the loader would decode it the slow way`);
 // LANG, LC_* and TZ reach leash from sshd and are left in place (build/runtime-env.cjs):
 // that is sound only while nothing in leash depends on the locale or the local time zone.
 const localeDependent = code.match(/\b(?:toLocale\w*|localeCompare|Intl\.\w+|getTimezoneOffset|toDateString|toTimeString|get(?:FullYear|Month|Date|Day|Hours|Minutes|Seconds)\(\))/g);

@@ -4,6 +4,7 @@ import { LeashError } from '../errors.js';
 import { HELP, helpFor } from './help.js';
 import { VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
+import { FD_IO } from './verifier-process.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Handler = (ctx: CommandContext) => Promise<number>;
@@ -146,7 +147,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return EXIT.USAGE;
     }
     if (name === '--version' || name === 'version') {
-      process.stdout.write(`leash ${VERSION}\n`);
+      // Straight to the descriptor: process.stdout on a pipe builds a net.Socket (FD_IO).
+      FD_IO.out(`leash ${VERSION}\n`);
       return EXIT.OK;
     }
     if (name === 'help' || name === '--help' || name === '-h') {

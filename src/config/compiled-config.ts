@@ -23,8 +23,8 @@ import { BUILD_ID, VERSION } from '../version.js';
  * an upgrade, a downgrade, a rebuild — ignores it and parses the YAML with
  * its own rules until `leash policy check` writes a new one.
  */
-/** Bumped with every change to the shape of a compiled profile or leash.yaml: an older copy is then ignored. */
-const FORMAT = 2;
+/** Bumped with every change to the shape of a compiled profile or leash.yaml, or of the encoding: an older copy is then ignored. */
+const FORMAT = 3;
 /** Which leash validated a cached copy; a copy from any other is not used. */
 export const COMPILED_BY = `${VERSION} ${BUILD_ID}`;
 const DIR = '.compiled';
@@ -51,7 +51,7 @@ function cachePath(configDir: string, name: string): string {
  * absent: the caller falls back to the YAML, which has its own checks.
  */
 export function readCompiled(configDir: string, name: string): unknown {
-  let record: { format?: unknown; leash?: unknown; sources?: unknown; value?: unknown };
+  let record: { format?: unknown; leash?: unknown; sources?: unknown; value?: unknown; shared?: unknown };
   try {
     record = JSON.parse(readConfigFile(cachePath(configDir, name))) as typeof record;
   } catch {
@@ -66,7 +66,11 @@ export function readCompiled(configDir: string, name: string): unknown {
       return null;
     }
   }
-  return record.value === undefined ? null : revive(record.value);
+  try {
+    return record.value === undefined ? null : decode(record.value, record.shared);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -79,7 +83,7 @@ export function writeCompiled(configDir: string, name: string, stamps: CompiledS
   for (const s of stamps) {
     if (sourceStamp(s.path) !== s.stamp) throw new LeashError('CONFIG_CHANGED', `${s.path} changed while it was being compiled; run again`);
   }
-  const text = JSON.stringify({ format: FORMAT, leash: COMPILED_BY, sources: stamps, value }, replace);
+  const text = JSON.stringify({ format: FORMAT, leash: COMPILED_BY, sources: stamps, ...encode(value) });
   try {
     // Unchanged: leave the file alone (a second install changes nothing).
     if (readFileSync(path, 'utf8') === text) return path;
@@ -95,24 +99,78 @@ export function writeCompiled(configDir: string, name: string, stamps: CompiledS
   return path;
 }
 
-/** JSON has no Map or RegExp: Maps travel as {$map: entries}; a RegExp is rebuilt from its `source`. */
-function replace(_key: string, value: unknown): unknown {
-  if (value instanceof Map) return { $map: [...value] };
-  if (value instanceof RegExp) return undefined;
-  return value;
+/**
+ * The encoding. JSON has no Map, no RegExp and no shared objects: a Map
+ * travels as {$map: entries}; a RegExp is left out and rebuilt from the
+ * `source` next to it (`kind: 'regex'`); an object reached more than once
+ * (an option under each of its names, a subcommand under each alias) is
+ * written once, in `shared`, and referred to as {$ref: index}. Without the
+ * last, the diagnostic profile's 24 KiB of YAML compiled to 200 KiB of JSON,
+ * whose parse dominated `leash shell`'s start. Decoding gives back the same
+ * sharing the parser made.
+ */
+function encode(value: unknown): { value: unknown; shared: unknown[] } {
+  const uses = new Map<object, number>();
+  const count = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || v instanceof RegExp) return;
+    const n = uses.get(v) ?? 0;
+    uses.set(v, n + 1);
+    if (n > 0) return;
+    if (v instanceof Map) for (const [k, x] of v) (count(k), count(x));
+    else for (const x of Array.isArray(v) ? v : Object.values(v)) count(x);
+  };
+  count(value);
+  const index = new Map<object, number>();
+  const shared: unknown[] = [];
+  const plain = (v: unknown, top = false): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (v instanceof RegExp) return undefined;
+    if (!top && (uses.get(v) ?? 0) > 1) {
+      let i = index.get(v);
+      if (i === undefined) {
+        i = shared.length;
+        index.set(v, i);
+        shared.push(null);
+        shared[i] = plain(v, true);
+      }
+      return { $ref: i };
+    }
+    if (v instanceof Map) return { $map: [...v].map(([k, x]) => [plain(k), plain(x)]) };
+    if (Array.isArray(v)) return v.map((x) => plain(x));
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plain(x);
+    return out;
+  };
+  return { value: plain(value), shared };
 }
 
-/** Undoes replace(), in place. A plain walk: a JSON.parse reviver costs several milliseconds at every start. */
-function revive(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = revive(value[i]);
-    return value;
-  }
-  const v = value as Record<string, unknown>;
-  const entries = v['$map'];
-  if (Array.isArray(entries) && Object.keys(v).length === 1) return new Map(revive(entries) as Array<[unknown, unknown]>);
-  for (const k of Object.keys(v)) v[k] = revive(v[k]);
-  if (v['kind'] === 'regex' && typeof v['source'] === 'string') v['pattern'] = new RegExp(v['source']);
-  return v;
+/** Undoes encode(), in place. A plain walk: a JSON.parse reviver costs several milliseconds at every start. */
+function decode(value: unknown, sharedField: unknown): unknown {
+  const shared = Array.isArray(sharedField) ? sharedField : [];
+  const done: boolean[] = [];
+  const ref = (v: Record<string, unknown>): unknown => {
+    const i = v['$ref'];
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= shared.length) throw new LeashError('INTERNAL', 'compiled cache: bad reference');
+    if (done[i] !== true) {
+      done[i] = true;
+      shared[i] = walk(shared[i]);
+    }
+    return shared[i];
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = walk(v[i]);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === '$ref') return ref(o);
+    const entries = o['$map'];
+    if (Array.isArray(entries) && keys.length === 1) return new Map(walk(entries) as Array<[unknown, unknown]>);
+    for (const k of keys) o[k] = walk(o[k]);
+    if (o['kind'] === 'regex' && typeof o['source'] === 'string') o['pattern'] = new RegExp(o['source']);
+    return o;
+  };
+  return walk(value);
 }

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandContext } from '../../src/commands/context.js';
 import { runVerify } from '../../src/commands/verify.js';
-import { memoName } from '../../src/verify/memo.js';
+import { MEMO_LIFE_MS, memoName } from '../../src/verify/memo.js';
 import { localIssuer } from '../helpers/local-issuer.js';
 import { runLeash } from '../helpers/leash-process.js';
 import { mintLogin } from '../helpers/pktoken.js';
@@ -78,6 +78,38 @@ if (!isRoot()) {
     t.equal(accepted(c).length, 2);
     const refused = await inProcess(c, 'root');
     t.equal(refused.code, 1, 'no grant for root: the memo of agent does not help');
+  });
+
+  t.test('an old memo, or a tampered one, is never used: the call verifies in full', async (t) => {
+    const c = await setUp(t);
+    const memoFile = (): string => {
+      const names = readdirSync(c.stateDir).filter((n) => n.startsWith('memo-'));
+      t.equal(names.length, 1, 'the first call left one memo');
+      return join(c.stateDir, names[0]!);
+    };
+    const spoilers: [string, (text: string) => string][] = [
+      ['older than its life', (text) => text.replace(/"at":(\d+)/, (_m, at: string) => `"at":${Number(at) - MEMO_LIFE_MS - 1000}`)],
+      ['dated in the future', (text) => text.replace(/"at":(\d+)/, (_m, at: string) => `"at":${Number(at) + 60_000}`)],
+      ['cut short', (text) => text.slice(0, text.length - 10)],
+      ['arguments edited (another user)', (text) => text.replace(`"${USER}"`, '"ops"')],
+      ['a line that is not an authorized_keys line', (text) => text.replace('"line":"cert-authority,', '"line":"command=\\"/bin/sh\\" ')],
+    ];
+    let verifications = 0;
+    for (const [what, spoil] of spoilers) {
+      const first = await inProcess(c);
+      verifications++;
+      const file = memoFile();
+      const original = readFileSync(file, 'utf8');
+      const spoiled = spoil(original);
+      t.not(spoiled, original, `${what}: the memo was changed`);
+      writeFileSync(file, spoiled, { mode: 0o600 });
+      const second = await inProcess(c);
+      verifications++;
+      t.equal(second.code, 0, `${what}: accepted`);
+      t.equal(accepted(c).length, verifications, `${what}: by a full verification`);
+      t.not(SESSION.exec(second.out)![1], SESSION.exec(first.out)![1], `${what}: with a session of its own`);
+      for (const n of readdirSync(c.stateDir)) rmSync(join(c.stateDir, n), { force: true });
+    }
   });
 
   t.test('without a usable state directory every call verifies, and the event says why', async (t) => {

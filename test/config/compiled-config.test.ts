@@ -120,3 +120,22 @@ t.test('a cache written by another leash (version or build) is ignored: an upgra
   t.ok((await loadProfile(dir, 'diagnostic')).commands.has('forged-by-old-leash'), 'the same copy with this leash’s own stamp is used: the check above can fail');
   await compileProfile(dir, 'diagnostic');
 });
+
+t.test('an object reached twice is written once and read back shared; a bad reference makes the cache unusable', async (t) => {
+  await compileProfile(dir, 'diagnostic');
+  const cache = join(dir, '.compiled', 'policies.diagnostic.json');
+  const text = readFileSync(cache, 'utf8');
+  const record = JSON.parse(text) as { shared: unknown[] };
+  t.ok(record.shared.length > 0, 'options under several names are shared');
+  t.ok(text.length < 100 * 1024, `the diagnostic profile compiles to ${text.length} bytes, not the ~200 KiB of writing each name's copy`);
+  // `-n, --lines` of head: one option under two names, the same object after reading.
+  const profile = readCompiled(dir, 'policies.diagnostic') as { commands: Map<string, { options: Map<string, unknown> }> };
+  const head = profile.commands.get('head')!.options;
+  t.ok(head.get('-n') !== undefined && head.get('-n') === head.get('--lines'), 'one object under both spellings, as the parser makes it');
+  for (const bad of ['{"$ref":99999}', '{"$ref":-1}', '{"$ref":"0"}']) {
+    writeFileSync(cache, text.replace(/\{"\$ref":\d+\}/, bad));
+    t.equal(readCompiled(dir, 'policies.diagnostic'), null, `${bad}: ignored, the YAML is parsed instead`);
+  }
+  writeFileSync(cache, text);
+  t.ok(readCompiled(dir, 'policies.diagnostic'));
+});
