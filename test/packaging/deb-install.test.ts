@@ -88,18 +88,26 @@ async function packageTest(t: Tap, target: Target): Promise<void> {
   t.equal((await run(['sshd', '-t'])).code, 0, 'sshd -t passes before anything');
 
   // Whatever happens: the package purged, the test's accounts gone; on this host /etc/ssh restored exactly.
-  const sshBackup = join(work, 'ssh-backup');
-  if (target.what === 'this host') await run(['cp', '-a', '/etc/ssh', sshBackup]);
+  // Its own directory, removed only after /etc/ssh is back (not with `work`, whose teardown runs first).
+  const backupRoot = await mkdtemp(join(tmpdir(), 'leash-deb-ssh-'));
+  const sshBackup = join(backupRoot, 'ssh');
+  if (target.what === 'this host') {
+    const copied = await run(['cp', '-a', '/etc/ssh', sshBackup]);
+    if (copied.code !== 0 || !existsSync(join(sshBackup, 'sshd_config'))) throw new Error(`cannot back up /etc/ssh: ${copied.stderr}`);
+  }
   t.teardown(async () => {
     await run(['dpkg', '--purge', 'leash']);
     await run(['userdel', '-r', AGENT]);
     // Debian keeps a package's system accounts on purge; the test host does not.
     await run(['userdel', 'leash']);
     await run(['groupdel', 'leash-audit']);
-    if (target.what === 'this host') {
+    // Put back only from a whole backup; never remove /etc/ssh without one.
+    if (target.what === 'this host' && existsSync(join(sshBackup, 'sshd_config'))) {
       await run(['rm', '-rf', '/etc/ssh']);
-      await run(['cp', '-a', join(sshBackup, 'ssh'), '/etc/ssh']);
+      const back = await run(['cp', '-a', sshBackup, '/etc/ssh']);
+      if (back.code !== 0) throw new Error(`/etc/ssh could not be restored from ${sshBackup} (kept): ${back.stderr}`);
     }
+    await rm(backupRoot, { recursive: true, force: true });
   });
 
   // 1. dpkg -i: the host is set up, sshd's configuration is not touched.
