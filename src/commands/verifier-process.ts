@@ -2,6 +2,7 @@ import { realpathSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandContext } from './context.js';
 import type { LeashConfig } from '../config/types.js';
+import { LeashError } from '../errors.js';
 
 /**
  * What `leash verify` and `leash verify --explain` share with the process
@@ -21,16 +22,25 @@ export interface VerifyIo {
  */
 export const FD_IO: VerifyIo = { out: (text) => writeAll(1, text), err: (text) => writeAll(2, text) };
 
-function writeAll(fd: number, text: string): void {
+/** EAGAIN retries before giving up on a descriptor that never drains (one opened non-blocking, whose reader stopped). */
+const MAX_EAGAIN = 10_000;
+
+/**
+ * Writes all of `text`, or throws: a line cut short is never left as if it
+ * were whole (the caller then exits non-zero, and sshd ignores the output of
+ * an AuthorizedKeysCommand that did not exit 0).
+ */
+export function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text, 'utf8');
   let off = 0;
-  for (let tries = 0; off < buf.length && tries < 10_000; tries++) {
+  for (let tries = 0; off < buf.length && tries < MAX_EAGAIN; tries++) {
     try {
       off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
   }
+  if (off < buf.length) throw new LeashError('INTERNAL', `descriptor ${fd} took ${off} of ${buf.length} bytes and then only EAGAIN`);
 }
 
 /**
