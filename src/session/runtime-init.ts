@@ -73,7 +73,6 @@ function present(path: string): boolean {
 export function initRuntime(runtimeDir: string, owners: RuntimeOwners): MadeDir[] {
   const v = owners.verifier ?? { uid: 0, gid: 0 };
   const g = owners.writersGid;
-  const sessionsMode = g === null ? 0o1733 : 0o1730;
   const made = [
     ensure(runtimeDir, 0, 0, 0o755),
     ensure(verifyStateDir(runtimeDir), v.uid, v.gid, 0o700),
@@ -82,10 +81,9 @@ export function initRuntime(runtimeDir: string, owners: RuntimeOwners): MadeDir[
   // running/ is made while sessions/ is closed, so nobody else can have put
   // that name there first; sessions/ opens only once it exists. (A running/
   // already there is checked like any directory: root's, or refused.)
-  const fresh = !present(runningDir(runtimeDir));
-  if (fresh) ensure(sessionsDir(runtimeDir), 0, 0, 0o700);
+  if (!present(runningDir(runtimeDir))) ensure(sessionsDir(runtimeDir), 0, 0, 0o700);
   const running = ensure(runningDir(runtimeDir), 0, g ?? 0, g === null ? 0o1777 : 0o1770);
   // The group (or anyone) may create files; sticky: nobody removes another's; sessions/ cannot be listed.
-  made.push(ensure(sessionsDir(runtimeDir), 0, g ?? 0, sessionsMode), running);
+  made.push(ensure(sessionsDir(runtimeDir), 0, g ?? 0, g === null ? 0o1733 : 0o1730), running);
   return made;
 }

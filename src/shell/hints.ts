@@ -27,7 +27,6 @@ const FOLLOW: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['tail', new Set(['-f', '-F', '--retry'])],
   ['journalctl', new Set(['-f'])],
   ['dmesg', new Set(['-w', '-W'])],
-  ['less', new Set(['+F'])],
 ]);
 /** Shells and interpreters: asking for one is asking for what leash never runs. */
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'csh', 'tcsh', 'busybox', 'python', 'python3', 'perl', 'ruby', 'node', 'env', 'xargs', 'sudo', 'su']);
